@@ -1,0 +1,57 @@
+/* cleanup.h - remove what the program created, on every exit path.
+ *
+ * System V objects and POSIX names outlive the process that made them.  A
+ * program registers each object right after creating it; the registry
+ * removes them in reverse order when the program returns from main, calls
+ * exit() (die() does), or receives SIGINT, SIGTERM, SIGHUP or SIGQUIT.  After
+ * a signal it re-raises the signal, so the parent still sees "killed by
+ * SIGTERM".
+ *
+ * Only the process that registered an entry acts on it: a forked child
+ * inherits the registry but never removes its parent's objects.
+ *
+ * The signal handler only makes system calls (unlink, rmdir, shmctl, semctl,
+ * msgctl, mq_unlink, kill, waitpid, nanosleep) on data written before the
+ * signal could arrive; registration blocks the signals while it writes.
+ */
+#ifndef IPCLAB_CLEANUP_H
+#define IPCLAB_CLEANUP_H
+
+#include <sys/types.h>
+
+#define CLEANUP_MAX_ENTRIES 256
+#define CLEANUP_NAME_MAX 256     /* longest path or name an entry holds */
+
+/* Installs the exit and signal handlers.  Called by the first registration;
+ * calling it early is harmless.  Returns 0 or an errno value. */
+int cleanup_install(void);
+
+/* Each returns a handle (>= 0), or -1 with errno ENOSPC (the table is full),
+ * ENAMETOOLONG, or what installing the handlers failed with. */
+int cleanup_add_path(const char *path);       /* unlink(): FIFO, socket file */
+int cleanup_add_dir(const char *path);        /* rmdir(): a mkdtemp directory */
+int cleanup_add_posix_shm(const char *name);  /* shm_unlink() */
+int cleanup_add_posix_mq(const char *name);   /* mq_unlink() */
+int cleanup_add_posix_sem(const char *name);  /* sem_unlink() */
+int cleanup_add_sysv_shm(int shmid);          /* shmctl(IPC_RMID) */
+int cleanup_add_sysv_sem(int semid);          /* semctl(IPC_RMID) */
+int cleanup_add_sysv_msg(int msqid);          /* msgctl(IPC_RMID) */
+int cleanup_add_child(pid_t pid);             /* SIGTERM, then SIGKILL after
+                                                 100 ms, and reap */
+
+/* Exiting form of any cleanup_add_*() result: dies naming what failed. */
+int cleanup_check(int handle, const char *what);
+
+/* Removes the object now and forgets it.  Returns 0 or the errno of the
+ * removal (an object already gone counts as removed). */
+int cleanup_remove(int handle);
+
+/* Forgets an entry without acting: the object was removed another way
+ * (a child already reaped, a segment removed by its last user). */
+void cleanup_forget(int handle);
+
+/* Removes everything this process registered, newest first.  Exit does this
+ * by itself; call it to clean up early. */
+void cleanup_run(void);
+
+#endif

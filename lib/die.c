@@ -1,0 +1,75 @@
+/* die.c - see die.h.  strerrorname_np() is a GNU extension (glibc 2.32). */
+#define _GNU_SOURCE
+#include "die.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *program_name = "ipclab";
+
+const char *errno_name(int errnum)
+{
+    static _Thread_local char unknown[24];
+    const char *name = strerrorname_np(errnum);
+
+    if (name != NULL)
+        return name;
+    snprintf(unknown, sizeof unknown, "E#%d", errnum);
+    return unknown;
+}
+
+static void vreport(int errnum, const char *fmt, va_list ap)
+{
+    /* One fprintf per piece would let another process's output land in the
+     * middle of the line; format the whole line first. */
+    char what[512];
+
+    vsnprintf(what, sizeof what, fmt, ap);
+    if (errnum != 0)
+        fprintf(stderr, "%s: %s: %s (%s)\n", program_name, what,
+                errno_name(errnum), strerror(errnum));
+    else
+        fprintf(stderr, "%s: %s\n", program_name, what);
+}
+
+void warn_errnum(int errnum, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vreport(errnum, fmt, ap);
+    va_end(ap);
+}
+
+void die(const char *fmt, ...)
+{
+    int saved = errno;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vreport(saved, fmt, ap);
+    va_end(ap);
+    exit(EXIT_FAILURE);
+}
+
+void die_errnum(int errnum, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vreport(errnum, fmt, ap);
+    va_end(ap);
+    exit(EXIT_FAILURE);
+}
+
+void fatal(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vreport(0, fmt, ap);
+    va_end(ap);
+    exit(EXIT_FAILURE);
+}

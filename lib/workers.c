@@ -1,0 +1,184 @@
+/* workers.c - see workers.h.  sigabbrev_np() is a GNU extension. */
+#define _GNU_SOURCE
+#include "workers.h"
+
+#include "cleanup.h"
+#include "clock.h"
+#include "die.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct workers {
+    int count;
+    pid_t *pids;
+    int *cleanup_handles;
+    int barrier[2];        /* workers read [0] until the parent closes [1] */
+};
+
+int workers_count(const struct workers *workers) { return workers->count; }
+
+pid_t workers_pid(const struct workers *workers, int index)
+{
+    return index >= 0 && index < workers->count ? workers->pids[index] : -1;
+}
+
+void wait_status_describe(int status, char *buf, size_t size)
+{
+    if (WIFEXITED(status)) {
+        snprintf(buf, size, "exited with status %d", WEXITSTATUS(status));
+    } else if (WIFSIGNALED(status)) {
+        const char *name = sigabbrev_np(WTERMSIG(status));
+        if (name != NULL)
+            snprintf(buf, size, "killed by SIG%s%s", name,
+                     WCOREDUMP(status) ? " (core dumped)" : "");
+        else
+            snprintf(buf, size, "killed by signal %d", WTERMSIG(status));
+    } else {
+        snprintf(buf, size, "stopped or continued (status 0x%x)", (unsigned)status);
+    }
+}
+
+static _Noreturn void run_worker(struct workers *w, int index, worker_fn fn, void *arg)
+{
+    char go;
+    ssize_t got;
+
+    close(w->barrier[1]);
+    do                                  /* EOF = the barrier opened */
+        got = read(w->barrier[0], &go, 1);
+    while (got < 0 && errno == EINTR);
+    close(w->barrier[0]);
+    exit(fn(index, arg));               /* exit(): flush stdio, run cleanup */
+}
+
+static void kill_started(struct workers *w, int started)
+{
+    for (int i = 0; i < started; i++)
+        cleanup_remove(w->cleanup_handles[i]);   /* SIGTERM, then reap */
+}
+
+int workers_start(struct workers **out, int count, worker_fn fn, void *arg)
+{
+    struct workers *w;
+    int err = 0;
+
+    if (count < 1)
+        return EINVAL;
+    w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return ENOMEM;
+    w->pids = calloc((size_t)count, sizeof *w->pids);
+    w->cleanup_handles = calloc((size_t)count, sizeof *w->cleanup_handles);
+    if (w->pids == NULL || w->cleanup_handles == NULL) {
+        workers_free(w);
+        return ENOMEM;
+    }
+    if (pipe(w->barrier) != 0) {
+        err = errno;
+        workers_free(w);
+        return err;
+    }
+    w->count = count;
+    fflush(NULL);       /* or each child would print the parent's pending output */
+    for (int i = 0; i < count; i++) {
+        pid_t pid = fork();
+        if (pid == 0)
+            run_worker(w, i, fn, arg);
+        if (pid < 0) {
+            err = errno;
+        } else {
+            w->pids[i] = pid;
+            w->cleanup_handles[i] = cleanup_add_child(pid);
+            if (w->cleanup_handles[i] < 0) {
+                err = errno;
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+            }
+        }
+        if (err != 0) {
+            kill_started(w, i);
+            close(w->barrier[0]);
+            close(w->barrier[1]);
+            workers_free(w);
+            return err;
+        }
+    }
+    close(w->barrier[0]);
+    w->barrier[0] = -1;
+    *out = w;
+    return 0;
+}
+
+int workers_go(struct workers *workers)
+{
+    if (workers->barrier[1] < 0)
+        return EINVAL;
+    if (close(workers->barrier[1]) != 0)
+        return errno;
+    workers->barrier[1] = -1;
+    return 0;
+}
+
+int workers_wait(struct workers *workers, int *failed)
+{
+    int bad = 0;
+
+    if (workers->barrier[1] >= 0)
+        workers_go(workers);       /* never wait on workers still held back */
+    for (int i = 0; i < workers->count; i++) {
+        int status;
+        pid_t got;
+
+        while ((got = waitpid(workers->pids[i], &status, 0)) < 0 && errno == EINTR)
+            ;
+        if (got < 0)
+            return errno;
+        cleanup_forget(workers->cleanup_handles[i]);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            char how[64];
+            wait_status_describe(status, how, sizeof how);
+            fprintf(stderr, "%s: worker %d (pid %ld) %s\n", program_name, i,
+                    (long)workers->pids[i], how);
+            bad++;
+        }
+    }
+    *failed = bad;
+    return 0;
+}
+
+void workers_free(struct workers *workers)
+{
+    if (workers == NULL)
+        return;
+    free(workers->pids);
+    free(workers->cleanup_handles);
+    free(workers);
+}
+
+int workers_run(int count, worker_fn fn, void *arg, uint64_t *elapsed_ns)
+{
+    struct workers *w;
+    int failed = 0;
+    uint64_t start;
+    int err = workers_start(&w, count, fn, arg);
+
+    if (err != 0)
+        die_errnum(err, "workers_start: fork");
+    start = monotonic_ns();
+    err = workers_go(w);
+    if (err != 0)
+        die_errnum(err, "workers_go: close");
+    err = workers_wait(w, &failed);
+    if (err != 0)
+        die_errnum(err, "workers_wait: waitpid");
+    if (elapsed_ns != NULL)
+        *elapsed_ns = monotonic_ns() - start;
+    workers_free(w);
+    return failed;
+}
