@@ -76,6 +76,8 @@ $(LIB): $(LIB_OBJECTS)
 $(PROGRAMS): $(BUILD)/%: $(BUILD)/%.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LDLIBS)
 
+$(BUILD)/tests/unit/%.o: ALL_CFLAGS += -Itests/unit
+
 $(UNIT_TESTS): $(BUILD)/%: $(BUILD)/%.o $(UNIT_SUPPORT) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) -lcunit $(LDLIBS)
 

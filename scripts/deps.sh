@@ -1,0 +1,72 @@
+#!/bin/sh
+# deps.sh [test|book|all] - install the Debian packages ipclab needs that are
+# missing.  Silent, and fast (one dpkg-query), when everything is there.
+#
+#   test  building and testing: compilers, CUnit, bats and its helpers
+#   book  the above, plus what `make book` needs (pandoc, graphviz, TeX Live)
+#
+# Runs apt-get as root, or through sudo when that works without a password;
+# otherwise prints the exact command to run and fails.
+set -eu
+
+# Kept one package a line, so a diff shows what changed and why.
+TEST_PACKAGES="
+make
+gcc
+clang
+libc6-dev
+libcunit1-dev
+bats
+bats-support
+bats-assert
+procps
+util-linux
+"
+# procps: ps, used by the leak guard; util-linux: ipcs, taskset.
+
+BOOK_PACKAGES="
+pandoc
+graphviz
+gnuplot-nox
+texlive-latex-recommended
+texlive-latex-extra
+texlive-fonts-recommended
+lmodern
+epubcheck
+"
+
+case ${1:-test} in
+    test) wanted=$TEST_PACKAGES ;;
+    book|all) wanted="$TEST_PACKAGES $BOOK_PACKAGES" ;;
+    *) echo "usage: $0 [test|book|all]" >&2; exit 2 ;;
+esac
+
+# One dpkg-query for all of them: "ii pkg" for each installed package.
+installed=$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' $wanted 2>/dev/null |
+            awk '$1 == "ii" { print $2 }') || true
+missing=
+for pkg in $wanted; do
+    case " $(echo $installed) " in
+        *" $pkg "*) ;;
+        *) missing="$missing $pkg" ;;
+    esac
+done
+[ -z "$missing" ] && exit 0
+
+command="apt-get install -y --no-install-recommends$missing"
+if [ "$(id -u)" -eq 0 ]; then
+    run=
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    run=sudo
+else
+    echo "ipclab needs these Debian packages:$missing" >&2
+    echo "Install them as root, then run make again:" >&2
+    echo "  apt-get update && $command" >&2
+    exit 1
+fi
+
+echo "deps.sh: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+$run apt-get update -qq
+# shellcheck disable=SC2086
+$run apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,161 @@
+# ipclab.bash - what every bats file in ipclab loads first:
+#
+#     load '../helpers/ipclab'      # from tests/chapters/*.bats
+#     load 'helpers/ipclab'         # from tests/*.bats
+#
+# It brings bats-support and bats-assert, helpers to run a chapter's program,
+# and the leak guard: setup() and teardown() below snapshot the machine
+# before each test and fail the test if it leaves behind
+#   - a System V message queue, semaphore set or shared memory segment of
+#     this user that did not exist before the test,
+#   - a POSIX shared memory object, named semaphore or message queue carrying
+#     this test's name prefix ($IPCLAB_PREFIX, which lib/ipc_names.c uses),
+#   - a FIFO or socket file in the test's directories (programs make their
+#     files under $TMPDIR, which points into the test's own directory),
+#   - a process started by the test (each carries $IPCLAB_TEST_TOKEN in its
+#     environment, so it is found wherever it was reparented).
+# A file that needs its own setup or teardown calls ipclab_setup and
+# ipclab_teardown from it.
+#
+# Names and files are per test, so bats files can run in parallel without
+# touching each other's objects.  System V ids cannot carry a name: that part
+# of the guard compares snapshots and is exact when files run one after
+# another, as `make test` runs them.
+
+bats_require_minimum_version 1.5.0
+bats_load_library bats-support
+bats_load_library bats-assert
+
+IPCLAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+IPCLAB_BUILD=${IPCLAB_BUILD:-build}
+case $IPCLAB_BUILD in /*) ;; *) IPCLAB_BUILD=$IPCLAB_ROOT/$IPCLAB_BUILD ;; esac
+
+# Longest a single program may run in a test before it counts as hung.
+IPCLAB_TIMEOUT=${IPCLAB_TIMEOUT:-20}
+
+# program NN-topic/name: the path of a built program (fails if not built).
+program() {
+    local path=$IPCLAB_BUILD/chapters/$1
+    [[ -x $path ]] || { echo "not built: $path (run make)" >&2; return 1; }
+    printf '%s\n' "$path"
+}
+
+# run_program NN-topic/name [ARG]...: runs it with a time limit; sets
+# $status, $output (stdout) and $stderr, and $lines / $stderr_lines.
+run_program() {
+    local path
+    path=$(program "$1") || return 1
+    shift
+    run --separate-stderr timeout -k 2 "$IPCLAB_TIMEOUT" "$path" "$@"
+}
+
+# assert_usage_error MESSAGE: the last run_program was refused as a bad
+# argument: status 2, nothing on stdout, MESSAGE in the first line of stderr
+# and the usage after it.
+assert_usage_error() {
+    assert_equal "$status" 2
+    assert_equal "$output" ""
+    [[ ${stderr_lines[0]} == *"$1"* ]] ||
+        fail "first stderr line '${stderr_lines[0]}' does not contain '$1'"
+    [[ ${stderr_lines[1]} == Usage:* ]] ||
+        fail "the usage does not follow the error line: '${stderr_lines[1]}'"
+}
+
+# result_field NAME: the value of NAME=... in the "result:" line of $output.
+result_field() {
+    local line
+    line=$(grep -m1 '^result:' <<<"$output") || { echo "no result: line in output" >&2; return 1; }
+    sed -n "s/.* $1=\\([^ ]*\\).*/\\1/p" <<<"$line"
+}
+
+# wait_for_file PATH [SECONDS]: waits until PATH exists (a FIFO or socket a
+# background program creates).
+wait_for_file() {
+    local deadline=$((SECONDS + ${2:-5}))
+    until [[ -e $1 ]]; do
+        ((SECONDS < deadline)) || return 1
+        sleep 0.01
+    done
+}
+
+# --- the leak guard -------------------------------------------------------
+
+_ipclab_sysv_ids() {
+    local me
+    me=$(id -un)
+    { ipcs -q; ipcs -s; ipcs -m; } 2>/dev/null | awk -v me="$me" '
+        /Message Queues/ { kind = "msg" } /Semaphore Arrays/ { kind = "sem" }
+        /Shared Memory/ { kind = "shm" }
+        $3 == me && $2 ~ /^[0-9]+$/ { print kind, $2 }' | sort
+}
+
+_ipclab_token_pids() {
+    local environ pid
+    for environ in /proc/[0-9]*/environ; do
+        pid=${environ#/proc/}
+        pid=${pid%/environ}
+        [[ $pid == "$$" || $pid == "$BASHPID" ]] && continue
+        if grep -qszxF "IPCLAB_TEST_TOKEN=$IPCLAB_TEST_TOKEN" "$environ"; then
+            echo "$pid"
+        fi
+    done
+}
+
+_ipclab_posix_names() {
+    local dir
+    for dir in /dev/shm /dev/mqueue; do
+        [[ -d $dir ]] && find "$dir" -mindepth 1 -maxdepth 1 -name "*$IPCLAB_PREFIX-*" 2>/dev/null
+    done
+}
+
+ipclab_setup() {
+    export IPCLAB_PREFIX="ipclabt$$x${BATS_SUITE_TEST_NUMBER:-0}"
+    export IPCLAB_TEST_TOKEN="$IPCLAB_PREFIX-$RANDOM$RANDOM"
+    export TMPDIR=$BATS_TEST_TMPDIR/tmp
+    mkdir -p "$TMPDIR"
+    _IPCLAB_SYSV_BEFORE=$(_ipclab_sysv_ids)
+}
+
+ipclab_teardown() {
+    local leaks=() pids pid deadline id kind names files
+
+    # Processes get a second to finish dying (a killed child being reaped).
+    deadline=$((SECONDS + 2))
+    while pids=$(_ipclab_token_pids) && [[ -n $pids ]] && ((SECONDS < deadline)); do
+        sleep 0.05
+    done
+    if [[ -n $pids ]]; then
+        for pid in $pids; do
+            leaks+=("process $pid: $(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null)")
+            kill -KILL "$pid" 2>/dev/null
+        done
+    fi
+
+    while read -r kind id; do
+        [[ -n $id ]] || continue
+        leaks+=("System V $kind id $id")
+        case $kind in msg) ipcrm -q "$id" ;; sem) ipcrm -s "$id" ;; shm) ipcrm -m "$id" ;; esac 2>/dev/null
+    done < <(comm -13 <(echo "$_IPCLAB_SYSV_BEFORE") <(_ipclab_sysv_ids))
+
+    names=$(_ipclab_posix_names)
+    for id in $names; do
+        leaks+=("POSIX object $id")
+        rm -f "$id"
+    done
+
+    files=$( { find "$TMPDIR" -mindepth 1 2>/dev/null;
+               find "$BATS_TEST_TMPDIR" \( -type p -o -type s \) 2>/dev/null; } | sort -u)
+    for id in $files; do
+        leaks+=("file $id ($(stat -c %F "$id" 2>/dev/null))")
+    done
+    rm -rf "$TMPDIR"
+
+    if ((${#leaks[@]} > 0)); then
+        printf 'leak guard: this test left behind:\n' >&2
+        printf '  %s\n' "${leaks[@]}" >&2
+        return 1
+    fi
+}
+
+setup() { ipclab_setup; }
+teardown() { ipclab_teardown; }

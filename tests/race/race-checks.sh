@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# race-checks.sh [CHECKS_FILE] - run every race check and print a table.
+#
+# Each line of tests/race/checks.txt names a program, a variant, a number of
+# trials and what every trial's "result:" line must show.  A check passes
+# only if every one of its trials does.  Ends with "race: N passed, M failed"
+# and exits 1 if any check failed.
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+checks=${1:-$root/tests/race/checks.txt}
+build=${IPCLAB_BUILD:-build}
+case $build in /*) ;; *) build=$root/$build ;; esac
+
+field() {   # field KEY LINE: the value of KEY=... in LINE
+    sed -n "s/.*[ :]$1=\\([^ ]*\\).*/\\1/p" <<<"$2"
+}
+
+median() {  # median of the numbers on stdin
+    sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+passed=0 failed=0
+printf '%-34s %-15s %6s %8s %11s %9s  %s\n' demo variant trials "lost in" "median lost" "median ms" verdict
+while read -r program variant trials expect args; do
+    [[ -z $program || $program == \#* ]] && continue
+    binary=$build/chapters/$program
+    if [[ ! -x $binary ]]; then
+        printf '%-34s %-15s not built: %s\n' "$program" "$variant" "$binary"
+        failed=$((failed + 1))
+        continue
+    fi
+    case $expect in
+        observe:*) key=${expect#observe:} op=observe want= ;;
+        *'>='*)    key=${expect%%>=*} op='>=' want=${expect#*>=} ;;
+        *'=='*)    key=${expect%%==*} op='==' want=${expect#*==} ;;
+        *) echo "race-checks.sh: bad expect '$expect' for $program $variant" >&2; exit 2 ;;
+    esac
+
+    values=() times=() with_loss=0 bad=0 reason=
+    for ((t = 1; t <= trials; t++)); do
+        # shellcheck disable=SC2086  # args are words by design
+        out=$(timeout -k 2 60 "$binary" $args 2>&1)
+        rc=$?
+        line=$(grep -m1 '^result:' <<<"$out")
+        value=$(field "$key" "$line")
+        if ((rc != 0)) || [[ -z $value ]]; then
+            bad=$((bad + 1))
+            reason="trial $t: exit $rc, output: $(tail -n 2 <<<"$out" | tr '\n' ' ')"
+            continue
+        fi
+        values+=("$value")
+        times+=("$(field ms "$line")")
+        ((value > 0)) && with_loss=$((with_loss + 1))
+        case $op in
+            '>=') ((value >= want)) || { bad=$((bad + 1)); reason="trial $t: $key=$value, below $want"; } ;;
+            '==') ((value == want)) || { bad=$((bad + 1)); reason="trial $t: $key=$value, not $want"; } ;;
+        esac
+    done
+
+    if [[ $op == observe ]]; then
+        verdict="observed: $key>0 in $with_loss of $trials runs (not asserted)"
+        ((bad > 0)) && { verdict="FAIL: $reason"; failed=$((failed + 1)); }
+    elif ((bad == 0)); then
+        verdict="ok ($expect in every run)"
+        passed=$((passed + 1))
+    else
+        verdict="FAIL: $bad of $trials runs; $reason"
+        failed=$((failed + 1))
+    fi
+    printf '%-34s %-15s %6d %8s %11s %9s  %s\n' "$program" "$variant" "$trials" \
+        "$with_loss" "$(printf '%s\n' "${values[@]}" | median)" \
+        "$(printf '%s\n' "${times[@]}" | median)" "$verdict"
+done < "$checks"
+
+echo "race: $passed passed, $failed failed"
+((failed == 0))

@@ -1,0 +1,45 @@
+#!/usr/bin/env bats
+# The project's written rules (DEVELOPERS.md, ../shared/STYLE.md), checked.
+
+load 'helpers/ipclab'
+
+c_sources() {
+    find "$IPCLAB_ROOT/lib" "$IPCLAB_ROOT/chapters" "$IPCLAB_ROOT/tests" \
+        -name '*.[ch]' -not -path '*/build/*'
+}
+
+@test "no atoi, atol, sprintf, strcpy, gets, or world-writable modes in C sources" {
+    run grep -nE '\b(atoi|atol|atoll|sprintf|vsprintf|strcpy|strcat|gets)\(|\b0+(666|777)\b' $(c_sources)
+    assert_failure 1
+}
+
+@test "no fixed System V key: every key is IPC_PRIVATE or comes from ftok" {
+    # shmget/semget/msgget whose first argument is a number literal.
+    run grep -nE '\b(shm|sem|msg)get\( *(0x[0-9a-fA-F]+|[1-9][0-9]*) *,' $(c_sources)
+    assert_failure 1
+}
+
+@test "no side effect hidden in assert()" {
+    run grep -nE '\bassert\(.*\b(fork|pthread_[a-z_]+|sem_[a-z]+|semop|shmget|msgsnd|msgrcv|write|read|close)\(' $(c_sources)
+    assert_failure 1
+}
+
+@test "every chapter has its README, its bats file and a diagram" {
+    local dir name missing=()
+    for dir in "$IPCLAB_ROOT"/chapters/[0-9][0-9]-*/; do
+        name=$(basename "$dir")
+        [[ -f $dir/README.md ]] || missing+=("chapters/$name/README.md")
+        [[ -f $IPCLAB_ROOT/tests/chapters/$name.bats ]] || missing+=("tests/chapters/$name.bats")
+        compgen -G "$IPCLAB_ROOT/diagrams/$name*.dot" >/dev/null || missing+=("diagrams/$name*.dot")
+    done
+    ((${#missing[@]} == 0)) || fail "missing: ${missing[*]}"
+}
+
+@test "every bats file loads the leak guard" {
+    local file bad=()
+    for file in "$IPCLAB_ROOT"/tests/*.bats "$IPCLAB_ROOT"/tests/*/*.bats; do
+        [[ -f $file ]] || continue
+        grep -qE "^load '(\.\./)?helpers/ipclab'" "$file" || bad+=("${file#"$IPCLAB_ROOT"/}")
+    done
+    ((${#bad[@]} == 0)) || fail "no leak guard: ${bad[*]}"
+}

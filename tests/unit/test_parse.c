@@ -1,0 +1,109 @@
+/* test_parse.c - strict number parsing (lib/parse.c). */
+#include "unit.h"
+
+#include "io.h"
+#include "parse.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void test_accepts_plain_decimals(void)
+{
+    long v = -1;
+
+    CU_ASSERT_EQUAL(parse_long("0", 0, 10, &v), 0);
+    CU_ASSERT_EQUAL(v, 0);
+    CU_ASSERT_EQUAL(parse_long("64", 1, 64, &v), 0);
+    CU_ASSERT_EQUAL(v, 64);
+    CU_ASSERT_EQUAL(parse_long("-5", -10, 10, &v), 0);
+    CU_ASSERT_EQUAL(v, -5);
+    CU_ASSERT_EQUAL(parse_long("007", 0, 10, &v), 0);
+    CU_ASSERT_EQUAL(v, 7);
+}
+
+static void test_range_is_inclusive_and_checked(void)
+{
+    long v = 99;
+
+    CU_ASSERT_EQUAL(parse_long("1", 1, 64, &v), 0);
+    CU_ASSERT_EQUAL(v, 1);
+    CU_ASSERT_EQUAL(parse_long("0", 1, 64, &v), ERANGE);
+    CU_ASSERT_EQUAL(parse_long("65", 1, 64, &v), ERANGE);
+    CU_ASSERT_EQUAL(parse_long("-5", 1, 64, &v), ERANGE);
+    CU_ASSERT_EQUAL(v, 1);   /* untouched by the failures */
+}
+
+static void test_refuses_junk(void)
+{
+    const char *bad[] = { "", "12abc", "abc", " 7", "7 ", "+3", "0x10", "1e3",
+                          "-", "--1", "3.0", "\t1", "1\n" };
+    long v = 42;
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = parse_long(bad[i], LONG_MIN, LONG_MAX, &v);
+        if (rc != EINVAL)
+            fprintf(stderr, "accepted or misjudged '%s': %d\n", bad[i], rc);
+        CU_ASSERT_EQUAL(rc, EINVAL);
+    }
+    CU_ASSERT_EQUAL(v, 42);
+}
+
+static void test_overflow_is_a_range_error(void)
+{
+    long v = 0;
+    char text[64];
+
+    CU_ASSERT_EQUAL(parse_long("99999999999999999999", LONG_MIN, LONG_MAX, &v), ERANGE);
+    CU_ASSERT_EQUAL(parse_long("-99999999999999999999", LONG_MIN, LONG_MAX, &v), ERANGE);
+    snprintf(text, sizeof text, "%ld", LONG_MAX);
+    CU_ASSERT_EQUAL(parse_long(text, LONG_MIN, LONG_MAX, &v), 0);
+    CU_ASSERT_EQUAL(v, LONG_MAX);
+}
+
+/* The option form exits 2 with the option's name, the text and the range. */
+static int parse_bad_option(void *arg)
+{
+    (void)arg;
+    parse_long_option("--procs", "12abc", 1, 64);
+    return 0;    /* not reached if the check works */
+}
+
+static void test_option_form_reports_and_exits_2(void)
+{
+    int fds[2], status;
+    char buf[512] = "";
+    ssize_t n;
+    pid_t pid;
+
+    CU_ASSERT_FATAL(pipe(fds) == 0);
+    unit_flush();
+    pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        _exit(parse_bad_option(NULL));
+    }
+    close(fds[1]);
+    n = read_full(fds[0], buf, sizeof buf - 1);   /* to EOF: no SIGPIPE */
+    close(fds[0]);
+    status = unit_wait(pid);
+    CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2);
+    CU_ASSERT_TRUE(n > 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "--procs: '12abc' is not a whole number from 1 to 64\n"));
+}
+
+static CU_TestInfo tests[] = {
+    { "accepts plain decimals", test_accepts_plain_decimals },
+    { "range is inclusive and checked", test_range_is_inclusive_and_checked },
+    { "refuses junk: blanks, signs, hex, trailing text", test_refuses_junk },
+    { "overflow is a range error", test_overflow_is_a_range_error },
+    { "option form reports the option and exits 2", test_option_form_reports_and_exits_2 },
+    CU_TEST_INFO_NULL,
+};
+
+UNIT_MAIN("parse", tests)
