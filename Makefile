@@ -116,7 +116,7 @@ asan:
 # --- tools ---------------------------------------------------------------------------
 ##compile_commands.json: write the compilation database editors and clang-tidy read
 compile_commands.json: $(FLAGS_STAMP) $(PROGRAM_SOURCES) $(LIB_SOURCES) $(UNIT_SOURCES)
-	@scripts/compile-commands.sh '$(CC) $(ALL_CFLAGS)' $(sort $(LIB_SOURCES) $(PROGRAM_SOURCES) $(UNIT_SOURCES) tests/unit/unit.c) > $@
+	@scripts/compile-commands.sh '$(CC) $(ALL_CFLAGS) -Itests/unit' $(sort $(LIB_SOURCES) $(PROGRAM_SOURCES) $(UNIT_SOURCES) tests/unit/unit.c) > $@
 	@echo "wrote $@"
 
 ##clean: remove build/ and compile_commands.json
