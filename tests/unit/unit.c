@@ -3,9 +3,12 @@
 
 #include <CUnit/Basic.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 int unit_run(const char *suite, CU_TestInfo tests[])
@@ -59,4 +62,121 @@ int unit_wait(pid_t pid)
         ;
     CU_ASSERT_EQUAL_FATAL(got, pid);
     return status;
+}
+
+int unit_wait_timeout(pid_t pid, int timeout_ms)
+{
+    const struct timespec tick = { 0, 1000000 };   /* 1 ms */
+    int status = 0;
+
+    for (int waited = 0; waited < timeout_ms; waited++) {
+        pid_t got = waitpid(pid, &status, WNOHANG);
+        if (got == pid)
+            return status;
+        if (got < 0 && errno != EINTR) {
+            CU_FAIL_FATAL("waitpid failed");
+        }
+        nanosleep(&tick, NULL);
+    }
+    fprintf(stderr, "unit: child %ld still running after %d ms; killing it\n",
+            (long)pid, timeout_ms);
+    CU_FAIL("child timed out");
+    kill(pid, SIGKILL);
+    return unit_wait(pid);
+}
+
+bool unit_exited(int status, int code)
+{
+    return WIFEXITED(status) && WEXITSTATUS(status) == code;
+}
+
+bool unit_killed_by(int status, int sig)
+{
+    return WIFSIGNALED(status) && WTERMSIG(status) == sig;
+}
+
+/* An unlinked temporary file (tmpfile() makes it 0600), as a descriptor. */
+static int temp_fd(void)
+{
+    FILE *f = tmpfile();
+    int fd;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fd = dup(fileno(f));
+    fclose(f);
+    CU_ASSERT_FATAL(fd >= 0);
+    return fd;
+}
+
+/* Copies the whole file behind fd into buf, NUL-terminated, and closes fd. */
+static void slurp(int fd, char *buf, size_t size)
+{
+    size_t done = 0;
+
+    CU_ASSERT(lseek(fd, 0, SEEK_SET) == 0);
+    while (done + 1 < size) {
+        ssize_t got = read(fd, buf + done, size - 1 - done);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
+        done += (size_t)got;
+    }
+    buf[done] = '\0';
+    close(fd);
+}
+
+void unit_capture(int (*fn)(void *arg), void *arg, struct unit_output *output)
+{
+    int out = temp_fd(), err = temp_fd();
+    pid_t pid;
+
+    unit_flush();
+    pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        int rc;
+
+        if (dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0)
+            _exit(126);
+        close(out);
+        close(err);
+        rc = fn(arg);
+        fflush(stdout);
+        fflush(stderr);
+        _exit(rc);          /* _exit: CUnit's state belongs to the parent */
+    }
+    output->status = unit_wait_timeout(pid, 10000);
+    slurp(out, output->out, sizeof output->out);
+    slurp(err, output->err, sizeof output->err);
+}
+
+void unit_redirect_begin(struct unit_redirect *redirect, int fd)
+{
+    unit_flush();
+    redirect->fd = fd;
+    redirect->file = temp_fd();
+    redirect->saved = dup(fd);
+    CU_ASSERT_FATAL(redirect->saved >= 0);
+    CU_ASSERT_FATAL(dup2(redirect->file, fd) == fd);
+}
+
+void unit_redirect_end(struct unit_redirect *redirect, char *buf, size_t size)
+{
+    unit_flush();
+    CU_ASSERT_FATAL(dup2(redirect->saved, redirect->fd) == redirect->fd);
+    close(redirect->saved);
+    slurp(redirect->file, buf, size);
+}
+
+void unit_tmpdir(char *buf, size_t size)
+{
+    const char *tmp = getenv("TMPDIR");
+    int n;
+
+    if (tmp == NULL || *tmp == '\0')
+        tmp = "/tmp";
+    n = snprintf(buf, size, "%s/ipclab-unit-XXXXXX", tmp);
+    CU_ASSERT_FATAL(n > 0 && (size_t)n < size);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(buf));
 }
