@@ -123,7 +123,9 @@ int cli_parse(const struct cli *cli, int argc, char **argv)
      * to a pipe, and leaves no half-full buffer for fork() to duplicate. */
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    for (i = 1; i < argc; i++) {
+    /* argv[0] is not an argument; with argc == 0 (execve with an empty
+     * argv) there is nothing at all, and argv[1] must not be read. */
+    for (i = argc > 0 ? 1 : 0; i < argc; i++) {
         const char *arg = argv[i];
         const struct cli_option *opt;
         const char *eq;
@@ -162,9 +164,12 @@ int cli_parse(const struct cli *cli, int argc, char **argv)
     }
 
     if (argc - i < cli->operands_min || argc - i > cli->operands_max) {
-        if (cli->operands == NULL)
-            usage_error("unexpected argument '%s'", argv[i]);
-        usage_error("expected %s", cli->operands);
+        if (cli->operands != NULL)
+            usage_error("expected %s", cli->operands);
+        if (argc - i > cli->operands_max)      /* name the first extra one */
+            usage_error("unexpected argument '%s'",
+                        argv[i + (cli->operands_max > 0 ? cli->operands_max : 0)]);
+        usage_error("missing operand");        /* never print argv[argc] */
     }
     return i;
 }
