@@ -11,6 +11,43 @@
 #include <time.h>
 #include <unistd.h>
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+static void on_watchdog(int sig)
+{
+    static const char text[] = "\nunit: still running after "
+                               STR(UNIT_WATCHDOG_SECONDS) " s: a test hung\n";
+    ssize_t ignored = write(STDERR_FILENO, text, sizeof text - 1);
+
+    (void)sig;
+    (void)ignored;      /* nothing better to do about a failed message */
+    _exit(3);
+}
+
+/* A test of a broken function may hang rather than fail (a read loop that
+ * never sees end-of-file); the watchdog turns that into a failure.  A POSIX
+ * timer, so that the tests keep alarm() and ITIMER_REAL for themselves and
+ * forked children do not inherit it. */
+static void start_watchdog(void)
+{
+    struct sigaction sa;
+    struct sigevent ev;
+    struct itimerspec when = { { 0, 0 }, { UNIT_WATCHDOG_SECONDS, 0 } };
+    timer_t timer;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_watchdog;
+    sigemptyset(&sa.sa_mask);
+    memset(&ev, 0, sizeof ev);
+    ev.sigev_notify = SIGEV_SIGNAL;
+    ev.sigev_signo = UNIT_WATCHDOG_SIGNAL;
+    if (sigaction(UNIT_WATCHDOG_SIGNAL, &sa, NULL) != 0 ||
+        timer_create(CLOCK_MONOTONIC, &ev, &timer) != 0 ||
+        timer_settime(timer, 0, &when, NULL) != 0)
+        perror("unit: watchdog");
+}
+
 int unit_run(const char *suite, CU_TestInfo tests[])
 {
     CU_SuiteInfo suites[] = {
@@ -18,6 +55,8 @@ int unit_run(const char *suite, CU_TestInfo tests[])
         CU_SUITE_INFO_NULL,
     };
     unsigned failed;
+
+    start_watchdog();
 
     if (CU_initialize_registry() != CUE_SUCCESS) {
         fprintf(stderr, "CU_initialize_registry: %s\n", CU_get_error_msg());

@@ -11,11 +11,17 @@
 #define IPCLAB_UNIT_H
 
 #include <CUnit/CUnit.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Runs the tests verbosely; returns 0 if all passed, 1 otherwise. */
+/* Runs the tests verbosely; returns 0 if all passed, 1 otherwise.  A
+ * watchdog ends the executable with status 3 and a message if it is still
+ * running after UNIT_WATCHDOG_SECONDS (a broken function that hangs must
+ * fail, not stall the test run); tests leave UNIT_WATCHDOG_SIGNAL alone. */
+#define UNIT_WATCHDOG_SECONDS 60
+#define UNIT_WATCHDOG_SIGNAL SIGUSR2
 int unit_run(const char *suite, CU_TestInfo tests[]);
 
 #define UNIT_MAIN(suite, tests) \
