@@ -1,0 +1,289 @@
+#!/usr/bin/env bats
+# Chapter 01: signals (chapters/01-signals): a worker that stops cleanly, a
+# supervisor that reaps its workers on SIGCHLD, standard signals that
+# coalesce against real-time signals that queue, and a poll() loop woken by
+# a signal.
+
+load '../helpers/ipclab'
+
+worker=01-signals/signal_worker
+supervisor=01-signals/supervisor
+counts=01-signals/signal_counts
+wakeup=01-signals/poll_wakeup
+
+# start_background NN-topic/NAME [ARG]...: starts a program in the
+# background, stdout and stderr into files, SIGINT at its default action (a
+# background job inherits it ignored; env restores it, as a terminal's Ctrl-C
+# would find it).  Sets $bg_pid.
+start_background() {
+    local path
+    path=$(program "$1") || return 1
+    shift
+    env --default-signal=INT "$path" "$@" > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" &
+    bg_pid=$!
+}
+
+# wait_for_output TEXT: waits until the background program's stdout holds TEXT.
+wait_for_output() {
+    local deadline=$((SECONDS + 5))
+    until grep -sqF -- "$1" "$BATS_TEST_TMPDIR/out"; do
+        ((SECONDS < deadline)) || fail "no '$1' in the output: $(cat "$BATS_TEST_TMPDIR/out")"
+        sleep 0.01
+    done
+}
+
+# signal_background SIG: sends SIG, waits for the program, sets $status,
+# $output and $lines (its stdout) as run does.
+signal_background() {
+    kill -"$1" "$bg_pid"
+    status=0
+    wait "$bg_pid" || status=$?
+    output=$(cat "$BATS_TEST_TMPDIR/out")
+    mapfile -t lines <<<"$output"
+}
+
+# --- signal_worker ----------------------------------------------------------
+
+@test "signal_worker: SIGTERM from its timer stops it cleanly, after the interrupted job finished" {
+    run_program $worker --timer-ms 100 --job-ms 20
+    assert_success
+    assert_line --partial "signal_worker: started (pid "
+    assert_line --regexp '^signal_worker: SIGTERM arrived (during|after) job [0-9]+'
+    assert_line --regexp '^signal_worker: stopped cleanly after [0-9]+ jobs$'
+    assert_equal "$(result_field stop)" SIGTERM
+    local jobs signal_job
+    jobs=$(result_field jobs)
+    signal_job=$(result_field signal_job)
+    ((jobs >= 1)) || fail "no job done: $output"
+    # The job the signal interrupted was completed, and no job started after.
+    assert_equal "$jobs" "$signal_job"
+}
+
+@test "signal_worker: SIGTERM or SIGINT from another process stops it cleanly with status 0" {
+    local sig
+    for sig in TERM INT; do
+        start_background $worker --timer-ms 0 --max-ms 10000 --job-ms 10
+        wait_for_output "started (pid $bg_pid)"
+        sleep 0.05
+        signal_background $sig
+        assert_equal "$status" 0
+        assert_line --regexp "^signal_worker: SIG$sig arrived (during|after) job [0-9]+"
+        assert_line --partial "stopped cleanly after"
+        assert_equal "$(result_field stop)" "SIG$sig"
+        assert_equal "$(result_field jobs)" "$(result_field signal_job)"
+    done
+}
+
+@test "signal_worker: without a signal it stops by itself at --max-ms" {
+    run_program $worker --timer-ms 0 --max-ms 50 --job-ms 10
+    assert_success
+    assert_line "signal_worker: no stop signal within 50 ms; stopped by myself after $(result_field jobs) jobs"
+    assert_equal "$(result_field stop)" none
+    assert_equal "$(result_field signal_job)" -1
+}
+
+@test "signal_worker: bad arguments are refused with exit status 2" {
+    run_program $worker --job-ms 0
+    assert_usage_error "--job-ms: '0' is not a whole number from 1 to 1000"
+    run_program $worker --timer-ms -1
+    assert_usage_error "--timer-ms: '-1' is not a whole number from 0 to 600000"
+    run_program $worker --max-ms 5x
+    assert_usage_error "--max-ms: '5x' is not a whole number"
+    run_program $worker extra
+    assert_usage_error "unexpected argument 'extra'"
+}
+
+# --- supervisor -------------------------------------------------------------
+
+@test "supervisor: starts 3 workers, stops them with SIGTERM, reaps each, no zombie left" {
+    run_program $supervisor
+    assert_success
+    local i
+    for i in 0 1 2; do
+        assert_line --regexp "^supervisor: started worker $i \\(pid [0-9]+\\)$"
+        assert_line --regexp "^supervisor: sent SIGTERM to worker $i \\(pid [0-9]+\\)$"
+        assert_line --regexp "^worker $i \\(pid [0-9]+\\): SIGTERM arrived (during|after) job"
+        assert_line --regexp "^worker $i \\(pid [0-9]+\\): stopped cleanly after [0-9]+ jobs$"
+        assert_line --regexp "^supervisor: reaped worker $i \\(pid [0-9]+\\): exited with status 0$"
+    done
+    assert_line "supervisor: waitpid(-1): ECHILD, no child left"
+    assert_line "result: workers=3 started=3 reaped=3 clean=3 died=0 zombies=0 children_left=0"
+}
+
+@test "supervisor: --stop-signal SIGINT stops the workers the same way" {
+    run_program $supervisor --workers 2 --stop-signal SIGINT --run-ms 50
+    assert_success
+    assert_line --regexp '^worker 0 \(pid [0-9]+\): SIGINT arrived'
+    assert_line --regexp '^worker 1 \(pid [0-9]+\): SIGINT arrived'
+    assert_equal "$(result_field clean)" 2
+    assert_equal "$(result_field zombies)" 0
+}
+
+@test "supervisor: --no-reap shows the stopped workers as zombies, then reaps them late" {
+    # This proves the zombie count can see zombies: the default's zombies=0
+    # means something.
+    run_program $supervisor --no-reap --run-ms 50
+    assert_success
+    assert_line "supervisor: 3 of 3 workers are zombies: ended, exit status not collected"
+    assert_line --regexp '^supervisor: reaped worker 2 \(pid [0-9]+\) late: exited with status 0$'
+    assert_equal "$(result_field zombies)" 3
+    assert_equal "$(result_field reaped)" 3
+    assert_equal "$(result_field children_left)" 0
+}
+
+@test "supervisor: a worker killed while running is reaped at once, on its SIGCHLD" {
+    # One worker, killed at once, and a run time far beyond the test's limit:
+    # only SIGCHLD can end the wait early.
+    IPCLAB_TIMEOUT=10 run_program $supervisor --workers 1 --kill-one --run-ms 600000
+    assert_success
+    assert_line --regexp '^supervisor: reaped worker 0 \(pid [0-9]+\) while running: killed by SIGKILL$'
+    assert_line "result: workers=1 started=1 reaped=1 clean=0 died=1 zombies=0 children_left=0"
+}
+
+@test "supervisor: --kill-one: the others still stop cleanly" {
+    run_program $supervisor --kill-one --run-ms 50
+    assert_success
+    assert_line --regexp '^supervisor: reaped worker 0 \(pid [0-9]+\) while running: killed by SIGKILL$'
+    refute_line --regexp '^supervisor: sent SIGTERM to worker 0 '
+    assert_line "result: workers=3 started=3 reaped=3 clean=2 died=1 zombies=0 children_left=0"
+}
+
+@test "supervisor: 32 workers killed at once are all reaped, though SIGCHLD does not queue" {
+    # If the supervisor reaped one child per SIGCHLD, coalesced signals would
+    # leave workers unreaped until the grace period ran out.
+    run_program $supervisor --workers 32 --stop-signal SIGKILL --run-ms 50 --grace-ms 10000
+    assert_success
+    refute_output --partial "did not stop"
+    (($(grep -c 'killed by SIGKILL$' <<<"$output") == 32)) || fail "$output"
+    assert_line "result: workers=32 started=32 reaped=32 clean=0 died=32 zombies=0 children_left=0"
+}
+
+@test "supervisor: SIGTERM or SIGINT to the supervisor mid-run stops and reaps every worker" {
+    local sig
+    for sig in TERM INT; do
+        start_background $supervisor --workers 3 --run-ms 600000 --job-ms 10
+        wait_for_output "worker 2 (pid"
+        signal_background $sig
+        assert_equal "$status" 0
+        assert_line "supervisor: got SIG$sig; stopping the workers"
+        assert_line "result: workers=3 started=3 reaped=3 clean=3 died=0 zombies=0 children_left=0"
+    done
+    # The leak guard (teardown) checks that no worker is left.
+}
+
+@test "supervisor: bad arguments are refused with exit status 2" {
+    run_program $supervisor --workers 0
+    assert_usage_error "--workers: '0' is not a whole number from 1 to 32"
+    run_program $supervisor --workers 33
+    assert_usage_error "--workers: '33' is not a whole number from 1 to 32"
+    run_program $supervisor --stop-signal SIGHUP
+    assert_usage_error "--stop-signal: 'SIGHUP' is not one of the choices"
+    run_program $supervisor --no-reap=yes
+    assert_usage_error "--no-reap takes no value"
+}
+
+# --- signal_counts ----------------------------------------------------------
+
+@test "signal_counts: a busy receiver gets at most the SIGUSR1 sent, and every SIGRTMIN in order" {
+    run_program $counts --count 1000
+    assert_success
+    local standard
+    standard=$(result_field standard)
+    # Coalescing makes "fewer" likely, never certain: assert only <=.
+    ((standard >= 1 && standard <= 1000)) || fail "standard=$standard: $output"
+    assert_equal "$(result_field realtime)" 1000
+    assert_equal "$(result_field rt_in_order)" 1
+    assert_equal "$(result_field rt_sum_ok)" 1
+    assert_equal "$(result_field rt_queued)" 1
+    assert_line "SIGRTMIN (sigqueue): sent 1000, arrived 1000, values 1..1000 in order, sum 500500 (expected 500500)"
+    refute_output --partial "still pending"
+}
+
+@test "signal_counts: signals blocked while sent: 1000 SIGUSR1 collapse into one, 1000 SIGRTMIN all arrive" {
+    run_program $counts --receiver blocked --count 1000
+    assert_success
+    assert_line "SIGUSR1  (kill):     sent 1000, arrived 1"
+    assert_equal "$(result_field standard)" 1
+    assert_equal "$(result_field realtime)" 1000
+    assert_equal "$(result_field rt_in_order)" 1
+    assert_equal "$(result_field rt_sum_ok)" 1
+}
+
+@test "signal_counts: the real-time count equals the number sent, whatever the number" {
+    local n
+    for n in 1 7 5000; do
+        run_program $counts --receiver blocked --count $n
+        assert_success
+        assert_equal "$(result_field realtime)" $n
+        assert_equal "$(result_field standard)" 1
+    done
+}
+
+@test "signal_counts: bad arguments are refused with exit status 2" {
+    run_program $counts --count 0
+    assert_usage_error "--count: '0' is not a whole number from 1 to 20000"
+    run_program $counts --count 20001
+    assert_usage_error "--count: '20001' is not a whole number from 1 to 20000"
+    run_program $counts --receiver lazy
+    assert_usage_error "--receiver: 'lazy' is not one of the choices"
+}
+
+# --- poll_wakeup ------------------------------------------------------------
+
+@test "poll_wakeup: a flag checked before poll() misses a signal that lands in the gap" {
+    run_program $wakeup --method flag --land gap --timeout-ms 200
+    assert_success
+    assert_line "poll_wakeup: the handler had set the flag, but poll() slept through it until the timeout"
+    assert_equal "$(result_field woke_by)" timeout
+    assert_equal "$(result_field missed)" 1
+    local ms
+    ms=$(result_field ms)
+    ((${ms%.*} >= 199)) || fail "woke before the timeout: $output"
+}
+
+@test "poll_wakeup: self-pipe and signalfd wake at once for a signal in the same gap" {
+    local method
+    for method in self-pipe signalfd; do
+        IPCLAB_TIMEOUT=10 run_program $wakeup --method $method --land gap --timeout-ms 60000
+        assert_success
+        assert_line --regexp "^poll_wakeup: woken by SIGUSR1 [0-9.]+ ms after it was sent \\($method\\)$"
+        assert_equal "$(result_field woke_by)" signal
+        assert_equal "$(result_field missed)" 0
+    done
+}
+
+@test "poll_wakeup: a signal during poll() wakes every method" {
+    local method
+    for method in flag self-pipe signalfd; do
+        IPCLAB_TIMEOUT=10 run_program $wakeup --method $method --land poll --delay-ms 200 --timeout-ms 60000
+        assert_success
+        assert_equal "$(result_field woke_by)" signal
+        assert_equal "$(result_field missed)" 0
+    done
+}
+
+@test "poll_wakeup: SIGTERM or SIGINT wakes the loop, which stops cleanly and reaps its child" {
+    local method sig
+    for method in flag self-pipe signalfd; do
+        for sig in TERM INT; do
+            start_background $wakeup --method $method --land poll --delay-ms 100000 --timeout-ms 200000
+            wait_for_output "poll() timeout"
+            sleep 0.05
+            signal_background $sig
+            assert_equal "$status" 0
+            assert_line "poll_wakeup: woken by SIG$sig; stopping cleanly"
+            assert_equal "$(result_field woke_by)" "SIG$sig"
+        done
+    done
+}
+
+@test "poll_wakeup: bad arguments are refused with exit status 2" {
+    run_program $wakeup --method busy-wait
+    assert_usage_error "--method: 'busy-wait' is not one of the choices"
+    run_program $wakeup --land nowhere
+    assert_usage_error "--land: 'nowhere' is not one of the choices"
+    run_program $wakeup --land poll --delay-ms 500 --timeout-ms 500
+    assert_usage_error "--delay-ms must be shorter than --timeout-ms"
+    run_program $wakeup --timeout-ms 0
+    assert_usage_error "--timeout-ms: '0' is not a whole number from 1 to 600000"
+}
