@@ -6,7 +6,7 @@
  * sender that created queues would leave them behind whenever no receiver
  * came.  If no receiver runs, msgget() fails with ENOENT; if the receiver
  * removes the queue while the sender waits for room, msgsnd() fails with
- * EIDRM.
+ * EIDRM (or EINVAL, if the removal fell between two of its calls).
  *
  * Run:  msg_recv --count 2 ./somefile 7 &
  *       msg_send ./somefile 7 hello world
@@ -79,8 +79,12 @@ int main(int argc, char **argv)
         size_t len = strlen(texts[i]);
 
         memcpy(m.mtext, texts[i], len);
-        if (msgsnd_timed(msqid, &m, len, 0, timeout_ms) != 0)
+        if (msgsnd_timed(msqid, &m, len, 0, timeout_ms) != 0) {
+            /* EIDRM: removed while we waited; EINVAL: between two waits. */
+            if (errno == EIDRM || errno == EINVAL)
+                die("msgsnd: the receiver removed the queue");
             die("msgsnd");
+        }
         printf("sent type=%ld \"%s\"\n", type, texts[i]);
     }
     return 0;
