@@ -271,16 +271,16 @@ static const struct cli cli = {
 static void describe_crash(int gave_up)
 {
     if (gave_up > 0)
-        printf("%d workers gave up: the dead worker's place was never given back (%s)\n",
-               gave_up, lock == LOCK_POSIX_SEM ? "POSIX semaphores have no undo"
-                                               : "no SEM_UNDO");
+        printf("%d worker%s gave up: the dead worker's place was never given back (%s)\n",
+               gave_up, gave_up == 1 ? "" : "s",
+               lock == LOCK_POSIX_SEM ? "POSIX semaphores have no undo" : "no SEM_UNDO");
     else if (lock == LOCK_SYSV_SEM && !no_undo)
         printf("the others got in: SEM_UNDO gave the dead worker's place back\n");
     else if (lock == LOCK_NONE)
         printf("the others got in: without a lock there was no place to give back\n");
     else
-        printf("the others got in through the %ld places left: the dead worker's is lost\n",
-               capacity - 1);
+        printf("the others got in through the %ld place%s left: the dead worker's is lost\n",
+               capacity - 1, capacity == 2 ? "" : "s");
 }
 
 int main(int argc, char **argv)

@@ -1,0 +1,185 @@
+#!/usr/bin/env bats
+# Chapter 04: the room a semaphore guards (chapters/04-semaphore-room).
+# The many-trial proof that the room overflows without a lock and never with
+# one lives in tests/race/checks.txt (make race); these tests check the
+# story, the crash, the arguments and the cleanup run by run.
+
+load '../helpers/ipclab'
+
+room=04-semaphore-room/room
+
+# story_of N: the lines of $output about worker N, in order.
+story_of() {
+    grep "^worker $1 " <<<"$output"
+}
+
+@test "room: the story, one at a time: each worker wants in, is in alone, leaves" {
+    run_program $room
+    assert_success
+    assert_line --index 0 "3 workers, 1 visit each, room for 1, lock sysv-sem with SEM_UNDO, window 0, not pinned"
+    local w
+    for w in 0 1 2; do
+        assert_equal "$(story_of $w)" "worker $w wants in
+worker $w is in (1 inside)
+worker $w left (0 inside)"
+    done
+    refute_output --partial "over capacity"
+    assert_equal "$(result_field capacity)" 1
+    assert_equal "$(result_field max_inside)" 1
+    assert_equal "$(result_field over)" 0
+    assert_equal "$(result_field gave_up)" 0
+    assert_equal "$stderr" ""
+}
+
+@test "room: without a lock, pinned with the window, the room overflows" {
+    run_program $room --lock none --pin --window 1 --visits 3
+    assert_success
+    assert_line --regexp '^3 workers, 3 visits each, room for 1, lock none, window 1, all on CPU [0-9]+$'
+    (( $(result_field over) >= 1 )) || fail "no overflow: $output"
+    assert_equal $(( $(result_field max_inside) - $(result_field over) )) 1
+    assert_line --regexp '^worker [0-2] is in \([2-3] inside, over capacity!\)$'
+    # Nobody waited for a place: there is no door.
+    assert_equal "$(result_field gave_up)" 0
+}
+
+@test "room: the same run with either semaphore never holds more than one" {
+    local lock
+    for lock in sysv-sem posix-sem; do
+        run_program $room --lock $lock --pin --window 1 --visits 3
+        assert_success
+        [[ $(result_field max_inside) == 1 && $(result_field over) == 0 ]] || fail "$lock: $output"
+        refute_output --partial "over capacity"
+        # Every worker made every visit: 3 workers x 3 visits.
+        assert_equal "$(grep -c ' is in (1 inside)$' <<<"$output")" 9
+        assert_equal "$(grep -c ' left (0 inside)$' <<<"$output")" 9
+    done
+}
+
+@test "room: a counting semaphore admits --capacity at once, never more" {
+    local lock
+    for lock in sysv-sem posix-sem; do
+        # Pinned with the window, the second worker always takes the second
+        # place while the first is still at the door: two inside, certain.
+        run_program $room --lock $lock --capacity 2 --workers 4 --visits 2 --pin --window 1
+        assert_success
+        [[ $(result_field capacity) == 2 && $(result_field max_inside) == 2 ]] || fail "$lock: $output"
+        assert_line --regexp '^worker [0-3] is in \(2 inside\)$'
+        refute_line --regexp '\([3-9] inside'
+    done
+}
+
+@test "room: the POSIX semaphore is named, opened by name, and gone afterwards" {
+    run_program $room --lock posix-sem --workers 2
+    assert_success
+    assert_line --index 0 "2 workers, 1 visit each, room for 1, lock posix-sem (named, sem_open), window 0, not pinned"
+    assert_equal "$(result_field max_inside)" 1
+    # The leak guard (teardown) fails the test if /dev/shm/sem.<prefix>-* is left.
+}
+
+@test "room: --crash with SEM_UNDO: the kernel gives the place back, the others get in" {
+    run_program $room --crash --workers 3
+    assert_success
+    assert_line --regexp '^worker [0-2] dies in the room, holding its place$'
+    local victim
+    victim=$(sed -n 's/^worker \([0-9]\) dies in the room.*/\1/p' <<<"$output")
+    # The two others each got in and left.
+    assert_equal "$(grep -c ' is in (1 inside)$' <<<"$output")" 3
+    assert_equal "$(grep -c ' left (0 inside)$' <<<"$output")" 2
+    refute_line "worker $victim left (0 inside)"
+    assert_line "the others got in: SEM_UNDO gave the dead worker's place back"
+    assert_equal "$(result_field gave_up)" 0
+    assert_equal "$(result_field over)" 0
+    [[ $stderr == *"worker $victim (pid "*") killed by SIGKILL"* ]] || fail "stderr: $stderr"
+}
+
+@test "room: --crash without SEM_UNDO: the others give up after the timeout, and say so" {
+    local start=$SECONDS
+    run_program $room --crash --no-undo --timeout-ms 200
+    assert_failure 1
+    assert_line --index 0 "3 workers, 1 visit each, room for 1, lock sysv-sem without SEM_UNDO, window 0, not pinned"
+    assert_equal "$(grep -c 'gave up after waiting 200 ms: nobody came out$' <<<"$output")" 2
+    assert_line "2 workers gave up: the dead worker's place was never given back (no SEM_UNDO)"
+    assert_equal "$(result_field gave_up)" 2
+    # It did not hang: far below the test's own time limit.
+    (( SECONDS - start < 10 )) || fail "took $((SECONDS - start)) s"
+    assert_equal "$(grep -c 'exited with status 3' <<<"$stderr")" 2
+    assert_equal "$(grep -c 'killed by SIGKILL' <<<"$stderr")" 1
+    # The semaphore, stuck at 0, is still removed: the leak guard checks.
+}
+
+@test "room: --crash with the POSIX semaphore: no undo exists, sem_timedwait gives up" {
+    run_program $room --crash --lock posix-sem --workers 2 --timeout-ms 200
+    assert_failure 1
+    assert_line --regexp '^worker [01] gave up after waiting 200 ms: nobody came out$'
+    assert_line "1 worker gave up: the dead worker's place was never given back (POSIX semaphores have no undo)"
+    assert_equal "$(result_field gave_up)" 1
+}
+
+@test "room: --crash in a room for two: the lost place is gone, the other one is enough" {
+    run_program $room --crash --lock posix-sem --capacity 2 --workers 3
+    assert_success
+    assert_line "the others got in through the 1 place left: the dead worker's is lost"
+    assert_equal "$(result_field gave_up)" 0
+}
+
+@test "room: the result line is machine-readable with a time" {
+    run_program $room --workers 2 --stay-us 0
+    assert_success
+    assert_line --regexp '^result: capacity=1 max_inside=1 over=0 gave_up=0 ms=[0-9]+\.[0-9]{3}$'
+}
+
+@test "room: bad arguments are refused with exit status 2" {
+    run_program $room --workers 0
+    assert_usage_error "--workers: '0' is not a whole number from 1 to 64"
+    run_program $room --capacity 65
+    assert_usage_error "--capacity: '65' is not a whole number from 1 to 64"
+    run_program $room --visits 3x
+    assert_usage_error "--visits: '3x' is not a whole number"
+    run_program $room --stay-us -1
+    assert_usage_error "--stay-us: '-1' is not a whole number from 0 to 1000000"
+    run_program $room --timeout-ms 0
+    assert_usage_error "--timeout-ms: '0' is not a whole number from 1 to 60000"
+    run_program $room --lock mutex
+    assert_usage_error "--lock: 'mutex' is not one of the choices"
+    run_program $room --lock posix-sem --no-undo
+    assert_usage_error "--no-undo applies to --lock sysv-sem only"
+    run_program $room --window
+    assert_usage_error "--window needs a value"
+    run_program $room stray
+    assert_usage_error "unexpected argument 'stray'"
+}
+
+@test "room: --help describes the options" {
+    run_program $room --help
+    assert_success
+    assert_line --index 0 --regexp '^Usage: room '
+    assert_output --partial "--capacity K"
+    assert_output --partial "--no-undo"
+    assert_output --partial "--crash"
+}
+
+@test "room: SIGINT or SIGTERM mid-run leaves no semaphore, segment or worker behind" {
+    local sig lock path
+    path=$(program $room)
+    for lock in sysv-sem posix-sem; do
+        for sig in INT TERM; do
+            # Long enough to be interrupted.  A background job starts with
+            # SIGINT ignored; env gives it back the default, as a terminal's
+            # Ctrl-C would find it.
+            env --default-signal=INT "$path" --lock $lock --workers 3 --visits 1000000 \
+                > "$BATS_TEST_TMPDIR/out" &
+            local pid=$!
+            # Wait until a worker is in the room.
+            local deadline=$((SECONDS + 5))
+            until grep -q ' is in ' "$BATS_TEST_TMPDIR/out"; do
+                ((SECONDS < deadline)) || fail "nobody got in: $(cat "$BATS_TEST_TMPDIR/out")"
+                sleep 0.01
+            done
+            kill -$sig $pid
+            local rc=0
+            wait $pid || rc=$?
+            assert_equal "$rc" $((128 + $(kill -l $sig)))
+        done
+    done
+    # The leak guard (teardown) checks that nothing is left.
+}
