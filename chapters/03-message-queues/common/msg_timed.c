@@ -49,6 +49,7 @@ static uint64_t deadline_after(long timeout_ms)
     return monotonic_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000u;
 }
 
+/* region: timed */
 ssize_t msgrcv_timed(int msqid, void *msgp, size_t msgsz, long msgtyp,
                      int msgflg, long timeout_ms)
 {
@@ -72,6 +73,7 @@ ssize_t msgrcv_timed(int msqid, void *msgp, size_t msgsz, long msgtyp,
     errno = saved;
     return got;
 }
+/* end region: timed */
 
 int msgsnd_timed(int msqid, const void *msgp, size_t msgsz, int msgflg,
                  long timeout_ms)
