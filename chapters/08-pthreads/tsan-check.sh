@@ -36,7 +36,7 @@ for lock in none mutex spinlock atomic; do
              grep -q '^result: .* lost=0 ' "$out/stdout"; then
             verdict="ok: clean, lost=0"
         else
-            verdict="FAIL: expected no report; exit $rc, $races data race reports"
+            verdict="FAIL: expected no report and lost=0; exit $rc, $races data race reports, $(grep -m1 '^result:' "$out/stdout")"
         fi
         printf 'tsan: --lock %-8s %-32s %s\n' "$lock" "$mode" "$verdict"
         if [[ $verdict == ok* ]]; then
