@@ -1,0 +1,803 @@
+-- ipclab.lua - the book's own pandoc filter (pandoc 2.17, Lua 5.3).
+--
+-- Nothing in the book is pasted: listings come from the sources, outputs
+-- from running the programs, figures from diagrams/ and from data the
+-- programs print.  book/README.md describes the syntax; in short:
+--
+--   ```{#lst:ID .include file="chapters/..." region="NAME" caption="..."}
+--   ```                                     a listing, numbered per chapter
+--   ```{.run expect=N timeout=S}
+--   command line                            `$ command` and what it printed
+--   ```
+--   ```{#fig:ID .plot script="book/plots/x.gp" caption="..." timeout=S}
+--   shell commands printing the data        a gnuplot figure
+--   ```
+--   ![Caption](diagrams/x.dot){#fig:ID}     a graphviz figure
+--   [@lst:ID], [@fig:ID]                    "Listing 5.1", "Figure 5.2"
+--   ::: environment                         (preface) where the outputs
+--   :::                                     were produced
+--
+-- The build runs it in three stages (IPCLAB_BOOK_STAGE, set by book.mk):
+--   part      one Markdown file -> JSON.  Runs, includes, plots, numbers,
+--             references inside the file; writes a make depfile listing
+--             the files it read.  Diagrams stay as their .dot path here.
+--   assemble  the parts' JSON files (IPCLAB_BOOK_PARTS) -> one book;
+--             resolves references across parts, makes ids unique.
+--   output    the book -> html5, epub3 or latex: renders each diagram for
+--             the format (SVG, or PDF for LaTeX), cached by content.
+-- Anything wrong stops the build through error(): pandoc then exits 83 and
+-- writes no output (--fail-if-warnings does not see a filter's messages).
+
+local stage = os.getenv('IPCLAB_BOOK_STAGE') or 'part'
+local build_dir = os.getenv('IPCLAB_BUILD') or 'build'
+local book_dir = os.getenv('IPCLAB_BOOK_DIR') or (build_dir .. '/book')
+local root = pandoc.system.get_working_directory()
+local path = pandoc.path
+
+local DEFAULT_TIMEOUT = 10     -- seconds a .run or .plot may take
+local OUTPUT_WIDTH = 104       -- longer output lines wrap (the PDF fits ~108)
+
+-- The part being built: "05-shm-counter-race", "preface", "appendix-a-php".
+local input = (PANDOC_STATE.input_files or {})[1] or 'stdin'
+local part = path.split_extension(path.filename(input))
+-- Its number in labels: "5" (chapter 05), "A" (appendix-a-...), "" otherwise.
+local part_number = ''
+if part:match('^%d%d%-') then
+    part_number = tostring(tonumber(part:sub(1, 2)))
+elseif part:match('^appendix%-%a%-') then
+    part_number = part:sub(10, 10):upper()
+end
+
+-- Fails the build.  `what` names the block, e.g. ".run block 2".
+local function fail(what, message)
+    error('\nipclab book: ' .. input .. ': ' .. what .. ': ' .. message .. '\n', 0)
+end
+
+local function absolute(p)
+    if path.is_absolute(p) then
+        return p
+    end
+    return path.join({ root, p })
+end
+
+local function read_file(p)
+    local f = io.open(absolute(p), 'rb')
+    if not f then
+        return nil
+    end
+    local text = f:read('a')
+    f:close()
+    return text
+end
+
+local function write_file(p, text)
+    local tmp = p .. '.tmp'
+    local f = assert(io.open(tmp, 'wb'))
+    f:write(text)
+    f:close()
+    assert(os.rename(tmp, p))
+end
+
+local function mkdir_p(p)
+    os.execute("mkdir -p '" .. p:gsub("'", "'\\''") .. "'")
+end
+
+-- Quotes a string for sh.
+local function shq(s)
+    return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+local function lines_of(text)
+    local lines = {}
+    for line in (text .. '\n'):gmatch('(.-)\r?\n') do
+        lines[#lines + 1] = line
+    end
+    if text:sub(-1) == '\n' then
+        lines[#lines] = nil       -- the last newline ends a line, not starts one
+    end
+    return lines
+end
+
+-- Tabs to spaces (every 8 columns), as a terminal and most editors show them.
+local function expand_tabs(line)
+    if not line:find('\t', 1, true) then
+        return line
+    end
+    local out, col = {}, 0
+    for _, c in utf8.codes(line) do
+        if c == 9 then
+            local n = 8 - col % 8
+            out[#out + 1] = string.rep(' ', n)
+            col = col + n
+        else
+            out[#out + 1] = utf8.char(c)
+            col = col + 1
+        end
+    end
+    return table.concat(out)
+end
+
+-- A caption attribute is Markdown: `code` and *emphasis* work in it.
+local function inlines_of(markdown)
+    local doc = pandoc.read(markdown, 'markdown')
+    if #doc.blocks == 0 then
+        return pandoc.List()
+    end
+    return doc.blocks[1].content
+end
+
+local function label(kind, n)
+    if part_number == '' then
+        return kind .. ' ' .. n
+    end
+    return kind .. ' ' .. part_number .. '.' .. n
+end
+
+-- Names a block in error messages: ".run block 2 (shm_counter --lock none)".
+local function block_name(kind, ordinal, el)
+    local name = '.' .. kind .. ' block ' .. ordinal
+    if el.identifier ~= '' then
+        name = name .. ' #' .. el.identifier
+    end
+    local first = el.text:match('^%s*([^\n]*)')
+    if first and first ~= '' then
+        if #first > 60 then
+            first = first:sub(1, 57) .. '...'
+        end
+        name = name .. ' (' .. first .. ')'
+    end
+    return name
+end
+
+-- ---------------------------------------------------------------------------
+-- part stage
+-- ---------------------------------------------------------------------------
+
+local deps = {}            -- files this part read: make rebuilds it when they change
+local diagrams = {}        -- diagram files: the output formats depend on them
+local labels = {}          -- id -> "Listing 5.1"
+local counters = { include = 0, run = 0, plot = 0, listing = 0, figure = 0, image = 0 }
+
+local function add_dep(list, p)
+    if not list[p] then
+        list[p] = true
+        list[#list + 1] = p
+    end
+end
+
+local function define_label(what, id, text)
+    if id == '' then
+        return
+    end
+    if labels[id] then
+        fail(what, 'the id #' .. id .. ' is used twice in this file')
+    end
+    labels[id] = text
+end
+
+-- The command a .run or .plot runs: a fresh directory, the chapter's
+-- programs first on PATH, C.UTF-8, no terminal, a time limit.
+local function shell_env(dir)
+    local bin = absolute(path.join({ build_dir, 'chapters', part }))
+    return 'cd ' .. shq(dir) .. ' && exec env LC_ALL=C.UTF-8 TMPDIR=' .. shq(dir) ..
+        ' PATH=' .. shq(bin .. ':' .. (os.getenv('PATH') or '/usr/bin:/bin'))
+end
+
+-- Runs `script` (sh) in a fresh directory.  Returns the exit status and
+-- what it printed (stdout and stderr in one stream, in terminal order),
+-- and what `after(dir, status)` returns: it runs in the same directory
+-- before that is removed.
+local function run_shell(what, script, timeout, after)
+    local status, output, extra
+    pandoc.system.with_temporary_directory('ipclab-run', function(dir)
+        local cmd = shell_env(dir) .. ' timeout -k 2 ' .. timeout .. ' sh -c ' ..
+            shq(script) .. ' </dev/null 2>&1'
+        local f = io.popen(cmd, 'r')
+        output = f:read('a')
+        local _, how, code = f:close()
+        status = code
+        if how == 'signal' then
+            status = 128 + code
+        end
+        if after then
+            extra = after(dir, status)
+        end
+    end)
+    return status, output, extra
+end
+
+local function timeout_of(what, el)
+    local t = el.attributes.timeout or tostring(DEFAULT_TIMEOUT)
+    if not t:match('^%d+%.?%d*$') or tonumber(t) <= 0 then
+        fail(what, 'timeout="' .. t .. '" is not a number of seconds')
+    end
+    return t
+end
+
+local function check_status(what, status, expect, timeout, output)
+    local shown = output:gsub('\n$', '')
+    if shown == '' then
+        shown = '(no output)'
+    end
+    if (status == 124 or status == 137) and status ~= expect then
+        fail(what, 'timed out after ' .. timeout .. ' s (timeout=' .. timeout ..
+            ' to allow more); it printed:\n' .. shown)
+    end
+    if status ~= expect then
+        fail(what, 'exit status ' .. status .. ', expected ' .. expect ..
+            (expect == 0 and '' or ' (expect=' .. expect .. ')') .. '; it printed:\n' .. shown)
+    end
+end
+
+-- Long output lines wrap at OUTPUT_WIDTH, as a terminal would, but at a
+-- space where there is one; escape sequences are dropped.
+local function tidy_output(output)
+    local out = {}
+    output = output:gsub('\27%[[%d;?]*[%a]', '')
+    for _, line in ipairs(lines_of(output)) do
+        line = expand_tabs(line)
+        while utf8.len(line) and utf8.len(line) > OUTPUT_WIDTH do
+            -- At the last space that fits, if it is not too far back.
+            local cut = utf8.offset(line, OUTPUT_WIDTH + 1)
+            local space = line:sub(1, cut - 1):match('.*() ')
+            if space and space > cut / 2 then
+                out[#out + 1] = line:sub(1, space - 1)
+                line = line:sub(space + 1)
+            else
+                out[#out + 1] = line:sub(1, cut - 1)
+                line = line:sub(cut)
+            end
+        end
+        out[#out + 1] = line
+    end
+    return out
+end
+
+-- The body of a .run block: one command a line (a line ending in `\`
+-- continues on the next).  Shown with `$ ` prompts; each command's output
+-- follows it; a command that fails stops the block.
+local function run_block(el)
+    counters.run = counters.run + 1
+    local what = block_name('run', counters.run, el)
+    local expect = tonumber(el.attributes.expect or '0')
+    if not expect or expect ~= math.floor(expect) or expect < 0 or expect > 255 then
+        fail(what, 'expect="' .. el.attributes.expect .. '" is not an exit status')
+    end
+    local timeout = timeout_of(what, el)
+
+    local commands, current = {}, nil
+    for _, line in ipairs(lines_of(el.text)) do
+        if current then
+            current[#current + 1] = line
+        elseif line:match('%S') then
+            current = { line }
+        end
+        if current and not line:match('\\$') then
+            commands[#commands + 1] = current
+            current = nil
+        end
+    end
+    if current then
+        commands[#commands + 1] = current
+    end
+    if #commands == 0 then
+        fail(what, 'the block has no command')
+    end
+
+    -- Each prompt is printed by the script itself, so it lands in the
+    -- stream just before that command's output.
+    local script = {}
+    for i, command in ipairs(commands) do
+        local shown = {}
+        for j, line in ipairs(command) do
+            shown[j] = (j == 1 and '$ ' or '> ') .. line
+        end
+        script[#script + 1] = 'printf "%s\\n" ' .. shq(table.concat(shown, '\n'))
+        script[#script + 1] = table.concat(command, '\n')
+        if i < #commands then
+            script[#script + 1] = 'st=$?; [ $st -eq 0 ] || { echo "(exit status $st)"; exit $st; }'
+        end
+    end
+    local status, output = run_shell(what, table.concat(script, '\n'), timeout)
+    check_status(what, status, expect, timeout, output)
+
+    local text = tidy_output(output)
+    if status ~= 0 then
+        text[#text + 1] = '[exit status ' .. status .. ']'
+    end
+    return pandoc.Div({ pandoc.CodeBlock(table.concat(text, '\n'), pandoc.Attr('', { 'console' })) },
+        pandoc.Attr(el.identifier, { 'run' }))
+end
+
+-- Regions are marked by whole lines:  /* region: NAME */ ... /* end region: NAME */
+-- (or "# region: NAME" in shell and make files).
+local function marker(line)
+    local body = line:match('^%s*/%*%s*(.-)%s*%*/%s*$') or line:match('^%s*#%s*(.-)%s*$')
+    if not body then
+        return nil
+    end
+    local kind, name = body:match('^(end region):%s*(%S+)$')
+    if not kind then
+        kind, name = body:match('^(region):%s*(%S+)$')
+    end
+    return kind, name
+end
+
+local languages = { c = 'c', h = 'c', sh = 'bash', bash = 'bash', mk = 'makefile',
+    dot = 'dot', py = 'python', lua = 'lua', gp = 'gnuplot', md = 'markdown' }
+
+local function include_block(el)
+    counters.include = counters.include + 1
+    local what = block_name('include', counters.include, el)
+    local file = el.attributes.file
+    if not file or file == '' then
+        fail(what, 'no file="..." attribute')
+    end
+    local text = read_file(file)
+    if not text then
+        fail(what, 'cannot read file "' .. file .. '" (paths are relative to the repository root)')
+    end
+    add_dep(deps, file)
+
+    local lines = lines_of(text)
+    local first, last = 1, #lines
+    local region = el.attributes.region
+    if region then
+        local start, stop
+        for i, line in ipairs(lines) do
+            local kind, name = marker(line)
+            if name == region then
+                if kind == 'region' then
+                    if start then
+                        fail(what, 'region "' .. region .. '" starts twice in ' .. file ..
+                            ' (lines ' .. start .. ' and ' .. i .. ')')
+                    end
+                    start = i
+                elseif start and not stop then
+                    stop = i
+                else
+                    fail(what, 'line ' .. i .. ' of ' .. file .. ' ends region "' .. region ..
+                        '" that is not open')
+                end
+            end
+        end
+        if not start then
+            fail(what, 'no region "' .. region .. '" in ' .. file ..
+                ' (expected a line "/* region: ' .. region .. ' */")')
+        end
+        if not stop then
+            fail(what, 'region "' .. region .. '" in ' .. file .. ' has no line "/* end region: ' ..
+                region .. ' */"')
+        end
+        first, last = start + 1, stop - 1
+        if last < first then
+            fail(what, 'region "' .. region .. '" in ' .. file .. ' is empty')
+        end
+    end
+    if #lines == 0 then
+        fail(what, file .. ' is empty')
+    end
+
+    local excerpt = {}
+    for i = first, last do
+        excerpt[#excerpt + 1] = expand_tabs(lines[i])
+    end
+
+    -- The language: a class next to .include, else the file's extension.
+    local lang
+    for _, class in ipairs(el.classes) do
+        if class ~= 'include' then
+            lang = class
+        end
+    end
+    if not lang then
+        local name = path.filename(file)
+        local _, ext = path.split_extension(name)
+        lang = languages[ext:sub(2)] or ((name == 'Makefile' or name == 'GNUmakefile') and 'makefile')
+    end
+    local classes = { 'numberLines' }
+    if lang then
+        table.insert(classes, 1, lang)
+    end
+
+    counters.listing = counters.listing + 1
+    local name = label('Listing', counters.listing)
+    define_label(what, el.identifier, name)
+
+    -- "Listing 5.1: The worker's loop", and on a line of its own (a path
+    -- does not break) the file and the lines shown.
+    local caption = pandoc.List({ pandoc.Strong({ pandoc.Str(name .. ':') }) })
+    if el.attributes.caption and el.attributes.caption ~= '' then
+        caption:insert(pandoc.Space())
+        caption:extend(inlines_of(el.attributes.caption))
+        caption:insert(pandoc.LineBreak())
+    else
+        caption:insert(pandoc.Space())
+    end
+    caption:insert(pandoc.Code(file))
+    if region then
+        caption:insert(pandoc.Str(', lines ' .. first .. '–' .. last))
+    end
+
+    local code = pandoc.CodeBlock(table.concat(excerpt, '\n'),
+        pandoc.Attr('', classes, { { 'startFrom', tostring(first) } }))
+    return pandoc.Div({ pandoc.Div({ pandoc.Plain(caption) }, pandoc.Attr('', { 'caption' })), code },
+        pandoc.Attr(el.identifier, { 'listing' }))
+end
+
+local function figure_caption(name, caption)
+    local inlines = pandoc.List({ pandoc.Str(name .. ':'), pandoc.Space() })
+    inlines:extend(caption)
+    return inlines
+end
+
+-- A gnuplot figure from data printed by the block's commands.  The data
+-- goes to the file "data" in a fresh directory, where the script runs
+-- with a terminal set for each format: SVG for HTML and EPUB, PDF for LaTeX.
+local function plot_block(el)
+    counters.plot = counters.plot + 1
+    local what = block_name('plot', counters.plot, el)
+    local script = el.attributes.script
+    if not script or script == '' then
+        fail(what, 'no script="..." attribute (a gnuplot script)')
+    end
+    if not read_file(script) then
+        fail(what, 'cannot read the gnuplot script "' .. script .. '"')
+    end
+    add_dep(deps, script)
+    local timeout = timeout_of(what, el)
+
+    counters.figure = counters.figure + 1
+    local name = label('Figure', counters.figure)
+    define_label(what, el.identifier, name)
+
+    local out = path.join({ book_dir, 'plots' })
+    mkdir_p(out)
+    local base = path.join({ out, part .. '-' .. counters.figure })
+    -- stdout goes to the file "data"; stderr is what shows in a message.
+    local status, output, err = run_shell(what, '{\n' .. el.text .. '\n} >data', timeout, function(dir, status)
+        if status ~= 0 then
+            return nil
+        end
+        local log = {}
+        for _, t in ipairs({ { 'svg', "svg size 720,420 dynamic font 'Helvetica,13'", '.svg' },
+                             { 'pdf', "pdfcairo size 6in,3.5in font 'Helvetica,10'", '.pdf' } }) do
+            local cmd = shell_env(dir) .. ' gnuplot -e ' ..
+                shq('set terminal ' .. t[2] .. "; set output '" .. absolute(base .. t[3]) .. "'") ..
+                ' ' .. shq(absolute(script)) .. ' 2>&1'
+            local f = io.popen(cmd, 'r')
+            local printed = f:read('a')
+            local _, _, code = f:close()
+            if code ~= 0 then
+                return 'gnuplot ' .. script .. ' (' .. t[1] .. ') failed with status ' .. code ..
+                    ':\n' .. printed
+            end
+        end
+        return nil
+    end)
+    -- The data goes to a file, so only stderr shows here.
+    check_status(what, status, 0, timeout, output)
+    if err then
+        fail(what, err)
+    end
+    local caption = figure_caption(name, inlines_of(el.attributes.caption or ''))
+    local image = pandoc.Image(caption, base .. '.svg', 'fig:',
+        pandoc.Attr(el.identifier, { 'plot' }, { { 'latex-src', base .. '.pdf' } }))
+    return pandoc.Para({ image })
+end
+
+local function figure_para(el)
+    local img = el.content[1]
+    counters.figure = counters.figure + 1
+    local what = 'figure ' .. counters.figure .. ' (' .. img.src .. ')'
+    if img.src:match('%.dot$') then
+        if not read_file(img.src) then
+            fail(what, 'cannot read the diagram "' .. img.src .. '"')
+        end
+        add_dep(diagrams, img.src)
+    end
+    local name = label('Figure', counters.figure)
+    define_label(what, img.identifier, name)
+    img.caption = figure_caption(name, img.caption)
+    img.attributes['ipclab-part'] = input
+    return el
+end
+
+local function is_figure(el)
+    return el.t == 'Para' and #el.content == 1 and el.content[1].t == 'Image' and
+        el.content[1].title == 'fig:'
+end
+
+-- Where the outputs were produced, once per book (the preface).
+local function environment_block()
+    local function sh(cmd)
+        local f = io.popen(cmd .. ' 2>/dev/null', 'r')
+        local out = f:read('a'):gsub('%s+$', '')
+        f:close()
+        return out
+    end
+    local cc = os.getenv('IPCLAB_CC') or 'cc'
+    local os_name = sh('. /etc/os-release && echo "$PRETTY_NAME"')
+    local items = {
+        { 'Kernel', sh('uname -srm') },
+        { 'Operating system', os_name ~= '' and os_name or sh('uname -o') },
+        { 'C compiler', cc .. ': ' .. sh(cc .. ' --version | head -n 1') },
+        { 'C library', sh('getconf GNU_LIBC_VERSION') },
+        { 'CPUs online', sh('getconf _NPROCESSORS_ONLN') },
+        { 'Book built with', 'pandoc ' .. tostring(PANDOC_VERSION) .. ', ' .. sh('dot -V 2>&1') },
+    }
+    local list = {}
+    for _, item in ipairs(items) do
+        list[#list + 1] = { pandoc.Strong({ pandoc.Str(item[1] .. ':') }), pandoc.Space(), pandoc.Code(item[2]) }
+    end
+    return pandoc.BulletList(pandoc.List(list):map(function(i) return { pandoc.Plain(i) } end))
+end
+
+local function is_ref(citation)
+    return citation.id:match('^lst:') or citation.id:match('^fig:')
+end
+
+-- [@lst:ID] -> a link "Listing 5.1"; unknown ids are left for the assemble
+-- stage, which knows every part.  Returns nil if some id is not known.
+local function resolve_cite(el, known)
+    local out = pandoc.List()
+    for i, citation in ipairs(el.citations) do
+        if not is_ref(citation) then
+            return nil
+        end
+        local text = known[citation.id]
+        if not text then
+            return nil
+        end
+        if i > 1 then
+            out:insert(pandoc.Str(i == #el.citations and ' and' or ','))
+            out:insert(pandoc.Space())
+        end
+        if #citation.prefix > 0 then
+            out:extend(citation.prefix)
+            out:insert(pandoc.Space())
+        end
+        out:insert(pandoc.Link({ pandoc.Str(text) }, '#' .. citation.id))
+        if #citation.suffix > 0 then
+            out:extend(citation.suffix)
+        end
+    end
+    return out
+end
+
+local function write_depfile(target, depfile)
+    local out = { target .. ':' }
+    for _, p in ipairs(deps) do
+        out[#out + 1] = ' ' .. p
+    end
+    out[#out + 1] = '\n'
+    -- The formats render the diagrams: they depend on them.
+    out[#out + 1] = 'BOOK_DIAGRAMS +='
+    for _, p in ipairs(diagrams) do
+        out[#out + 1] = ' ' .. p
+    end
+    out[#out + 1] = '\n'
+    -- An empty rule for each file, so deleting one is not an error (like -MP).
+    for _, p in ipairs(deps) do
+        out[#out + 1] = p .. ':\n'
+    end
+    for _, p in ipairs(diagrams) do
+        if not deps[p] then
+            out[#out + 1] = p .. ':\n'
+        end
+    end
+    write_file(depfile, table.concat(out))
+end
+
+local function part_stage(doc)
+    local top = 0
+    doc = doc:walk({
+        traverse = 'topdown',
+        Block = function(el)
+            if el.t == 'CodeBlock' then
+                if el.classes:includes('include') then
+                    return include_block(el), false
+                elseif el.classes:includes('run') then
+                    return run_block(el), false
+                elseif el.classes:includes('plot') then
+                    return plot_block(el), false
+                end
+            elseif el.t == 'Header' and el.level == 1 then
+                top = top + 1
+                -- The chapter's number goes into its title.
+                if part_number ~= '' then
+                    -- (List:extend returns nothing in pandoc 2.17.)
+                    local content = pandoc.List()
+                    if part:match('^appendix') then
+                        content:extend({ pandoc.Str('Appendix'), pandoc.Space() })
+                    end
+                    content:extend({ pandoc.Span({ pandoc.Str(part_number) },
+                        pandoc.Attr('', { 'chapter-number' })), pandoc.Space() })
+                    content:extend(el.content)
+                    el.content = content
+                    return el, false
+                end
+            elseif is_figure(el) then
+                return figure_para(el), false
+            elseif el.t == 'Div' and el.classes:includes('environment') then
+                return environment_block(), false
+            end
+        end,
+    })
+    if top ~= 1 then
+        fail('headings', 'a part of the book has exactly one top-level "#" heading; this one has ' .. top)
+    end
+    -- References to ids of this part.
+    doc = doc:walk({
+        Cite = function(el)
+            return resolve_cite(el, labels)
+        end,
+    })
+    local meta_labels = {}
+    for id, text in pairs(labels) do
+        meta_labels[id] = text
+    end
+    doc.meta['ipclab-labels'] = meta_labels
+    doc.meta['ipclab-part'] = input
+
+    local depfile = os.getenv('IPCLAB_BOOK_DEPFILE')
+    if depfile and depfile ~= '' then
+        write_depfile(os.getenv('IPCLAB_BOOK_TARGET') or (part .. '.json'), depfile)
+    end
+    return doc
+end
+
+-- ---------------------------------------------------------------------------
+-- assemble stage
+-- ---------------------------------------------------------------------------
+
+local function assemble_stage(doc)
+    local parts = {}
+    for p in (os.getenv('IPCLAB_BOOK_PARTS') or ''):gmatch('%S+') do
+        parts[#parts + 1] = p
+    end
+    if #parts == 0 then
+        error('\nipclab book: assemble: IPCLAB_BOOK_PARTS names no part\n', 0)
+    end
+
+    local docs, sources, known, owner = {}, {}, {}, {}
+    for i, p in ipairs(parts) do
+        local text = read_file(p)
+        if not text then
+            error('\nipclab book: assemble: cannot read ' .. p .. '\n', 0)
+        end
+        docs[i] = pandoc.read(text, 'json')
+        local source = pandoc.utils.stringify(docs[i].meta['ipclab-part'] or p)
+        sources[i] = source
+        for id, value in pairs(docs[i].meta['ipclab-labels'] or {}) do
+            if owner[id] then
+                error('\nipclab book: the id #' .. id .. ' is defined in ' .. owner[id] ..
+                    ' and in ' .. source .. '\n', 0)
+            end
+            owner[id] = source
+            known[id] = pandoc.utils.stringify(value)
+        end
+    end
+
+    -- Each part was read alone, so two may have the same heading id
+    -- ("exercises"): later ones get a suffix, and their own links follow.
+    local used = {}
+    local blocks = pandoc.List()
+    for i, d in ipairs(docs) do
+        local renamed = {}
+        local function rename(el)
+            local id = el.identifier
+            if id == '' then
+                return nil
+            end
+            if used[id] then
+                local n = 1
+                while used[id .. '-' .. n] do
+                    n = n + 1
+                end
+                renamed[id] = id .. '-' .. n
+                el.identifier = renamed[id]
+            end
+            used[el.identifier] = true
+            return el
+        end
+        local body = pandoc.Pandoc(d.blocks, d.meta):walk({
+            Header = rename, Div = rename, CodeBlock = rename, Span = rename, Image = rename,
+        })
+        body = body:walk({
+            Link = function(el)
+                local id = el.target:match('^#(.+)$')
+                if id and renamed[id] then
+                    el.target = '#' .. renamed[id]
+                    return el
+                end
+            end,
+            Cite = function(el)
+                local out = resolve_cite(el, known)
+                if out then
+                    return out
+                end
+                for _, citation in ipairs(el.citations) do
+                    if is_ref(citation) and not known[citation.id] then
+                        error('\nipclab book: ' .. sources[i] .. ': [@' .. citation.id ..
+                            '] refers to no listing or figure of the book\n', 0)
+                    end
+                end
+            end,
+        })
+        blocks:extend(body.blocks)
+    end
+    doc.blocks = blocks
+    return doc
+end
+
+-- ---------------------------------------------------------------------------
+-- output stage
+-- ---------------------------------------------------------------------------
+
+local dot_version
+
+-- Renders a diagram for this format into the cache, named by a hash of
+-- what goes into it (graphviz version, format, source): a diagram is drawn
+-- once, whatever else changes.
+local function render_dot(img)
+    local what = 'diagram ' .. img.src
+    local source = img.attributes['ipclab-part']
+    local text = read_file(img.src)
+    if not text then
+        error('\nipclab book: ' .. (source or 'book') .. ': cannot read the diagram ' .. img.src .. '\n', 0)
+    end
+    if not dot_version then
+        local f = io.popen('dot -V 2>&1', 'r')
+        dot_version = f:read('a')
+        f:close()
+    end
+    local format = FORMAT:match('latex') and 'pdf' or 'svg'
+    local cache = path.join({ book_dir, 'diagrams' })
+    local file = path.join({ cache, pandoc.utils.sha1(dot_version .. '\0' .. format .. '\0' .. text) ..
+        '.' .. format })
+    if not read_file(file) then
+        mkdir_p(cache)
+        local ok, out = pcall(pandoc.pipe, 'dot', { '-T' .. format }, text)
+        if not ok then
+            error('\nipclab book: ' .. (source or 'book') .. ': ' .. what .. ': dot failed: ' ..
+                tostring(type(out) == 'table' and (out.error_code or out.output) or out) .. '\n', 0)
+        end
+        if format == 'svg' then
+            -- EPUB 3 forbids external entities: drop the SVG 1.1 DOCTYPE.
+            out = out:gsub('<!DOCTYPE.->%s*', '', 1)
+        end
+        write_file(file, out)
+    end
+    return file
+end
+
+local function output_stage(doc)
+    local latex = FORMAT:match('latex') ~= nil
+    return doc:walk({
+        Image = function(img)
+            local src = img.src
+            if src:match('%.dot$') then
+                src = render_dot(img)
+            elseif latex and img.attributes['latex-src'] then
+                src = img.attributes['latex-src']
+            end
+            img.attributes['latex-src'] = nil
+            img.attributes['ipclab-part'] = nil
+            -- LaTeX runs in another directory.
+            img.src = latex and absolute(src) or src
+            return img
+        end,
+    })
+end
+
+function Pandoc(doc)
+    if stage == 'part' then
+        return part_stage(doc)
+    elseif stage == 'assemble' then
+        return assemble_stage(doc)
+    elseif stage == 'output' then
+        return output_stage(doc)
+    end
+    error('\nipclab book: unknown IPCLAB_BOOK_STAGE "' .. stage .. '"\n', 0)
+end
