@@ -1,0 +1,324 @@
+#define _GNU_SOURCE   /* MAP_ANONYMOUS: a shared mapping the workers report into */
+/* test_workers.c - start N workers together, wait, report failures
+ * (lib/workers.c). */
+#include "unit.h"
+
+#include "clock.h"
+#include "die.h"
+#include "io.h"
+#include "workers.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { MAXW = 8 };
+
+/* What each worker reports, in memory shared with the test. */
+struct board {
+    int runs[MAXW];             /* how many times worker i ran */
+    pid_t pid[MAXW];
+    uint64_t started_ns[MAXW];  /* monotonic time when it got past the barrier */
+    const void *arg_seen[MAXW];
+    int fail_with[MAXW];        /* 0: return 0; n > 0: return n; -s: raise(s) */
+    long sleep_ms;              /* each worker sleeps this long */
+};
+
+static struct board *new_board(void)
+{
+    void *p = mmap(NULL, sizeof(struct board), PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+    CU_ASSERT_FATAL(p != MAP_FAILED);
+    memset(p, 0, sizeof(struct board));
+    return p;
+}
+
+static void free_board(struct board *b)
+{
+    munmap(b, sizeof *b);
+}
+
+static void nap_ms(long ms)
+{
+    struct timespec t = { ms / 1000, (ms % 1000) * 1000000 };
+
+    while (nanosleep(&t, &t) != 0 && errno == EINTR)
+        ;
+}
+
+static int worker(int index, void *arg)
+{
+    struct board *b = arg;
+
+    b->started_ns[index] = monotonic_ns();
+    b->runs[index]++;
+    b->pid[index] = getpid();
+    b->arg_seen[index] = arg;
+    if (b->sleep_ms > 0)
+        nap_ms(b->sleep_ms);
+    if (b->fail_with[index] < 0)
+        raise(-b->fail_with[index]);
+    return b->fail_with[index];
+}
+
+static void test_every_worker_runs_once_with_its_index(void)
+{
+    struct board *b = new_board();
+    int failed;
+
+    failed = workers_run(MAXW, worker, b, NULL);
+    CU_ASSERT_EQUAL(failed, 0);
+    for (int i = 0; i < MAXW; i++) {
+        CU_ASSERT_EQUAL(b->runs[i], 1);
+        CU_ASSERT_PTR_EQUAL(b->arg_seen[i], b);
+        CU_ASSERT(b->pid[i] > 0 && b->pid[i] != getpid());
+        for (int j = 0; j < i; j++)
+            CU_ASSERT(b->pid[i] != b->pid[j]);          /* separate processes */
+    }
+    free_board(b);
+}
+
+static void test_barrier_holds_workers_until_go(void)
+{
+    struct board *b = new_board();
+    struct workers *w = NULL;
+    uint64_t released;
+    int failed = -1, ran_early = 0;
+
+    CU_ASSERT_EQUAL_FATAL(workers_start(&w, 4, worker, b), 0);
+    CU_ASSERT_EQUAL(workers_count(w), 4);
+    nap_ms(30);                          /* time enough to run, if they could */
+    for (int i = 0; i < 4; i++)
+        ran_early += b->runs[i];
+    CU_ASSERT_EQUAL(ran_early, 0);
+    released = monotonic_ns();
+    CU_ASSERT_EQUAL(workers_go(w), 0);
+    CU_ASSERT_EQUAL(workers_wait(w, &failed), 0);
+    CU_ASSERT_EQUAL(failed, 0);
+    for (int i = 0; i < 4; i++) {
+        CU_ASSERT_EQUAL(b->runs[i], 1);
+        CU_ASSERT(b->started_ns[i] >= released);       /* none got a head start */
+        CU_ASSERT_EQUAL(workers_pid(w, i), b->pid[i]);
+    }
+    CU_ASSERT_EQUAL(workers_pid(w, -1), -1);
+    CU_ASSERT_EQUAL(workers_pid(w, 4), -1);
+    workers_free(w);
+    free_board(b);
+}
+
+static void test_failures_reported_by_name_and_counted(void)
+{
+    struct board *b = new_board();
+    struct workers *w = NULL;
+    struct unit_redirect r;
+    char err[2048], expected[512];
+    int failed = -1, rc;
+
+    program_name = "t";
+    b->fail_with[1] = 3;
+    b->fail_with[2] = -SIGKILL;
+    CU_ASSERT_EQUAL_FATAL(workers_start(&w, 4, worker, b), 0);
+    CU_ASSERT_EQUAL(workers_go(w), 0);
+    unit_redirect_begin(&r, STDERR_FILENO);
+    rc = workers_wait(w, &failed);
+    unit_redirect_end(&r, err, sizeof err);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_EQUAL(failed, 2);
+    snprintf(expected, sizeof expected,
+             "t: worker 1 (pid %ld) exited with status 3\n"
+             "t: worker 2 (pid %ld) killed by SIGKILL\n",
+             (long)workers_pid(w, 1), (long)workers_pid(w, 2));
+    CU_ASSERT_STRING_EQUAL(err, expected);
+    for (int i = 0; i < 4; i++)
+        CU_ASSERT_EQUAL(b->runs[i], 1);
+    workers_free(w);
+    program_name = "ipclab";
+    free_board(b);
+}
+
+static void test_workers_run_counts_failures_and_times_the_work(void)
+{
+    struct board *b = new_board();
+    struct unit_redirect r;
+    char err[2048];
+    uint64_t elapsed = 0;
+    int failed;
+
+    b->sleep_ms = 20;
+    b->fail_with[0] = 1;
+    unit_redirect_begin(&r, STDERR_FILENO);
+    failed = workers_run(3, worker, b, &elapsed);
+    unit_redirect_end(&r, err, sizeof err);
+    CU_ASSERT_EQUAL(failed, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "worker 0 (pid "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, ") exited with status 1\n"));
+    CU_ASSERT(elapsed >= 20000000u);     /* every worker slept 20 ms */
+    free_board(b);
+}
+
+static void test_wait_releases_a_barrier_never_opened(void)
+{
+    struct board *b = new_board();
+    struct workers *w = NULL;
+    int failed = -1;
+
+    CU_ASSERT_EQUAL_FATAL(workers_start(&w, 2, worker, b), 0);
+    CU_ASSERT_EQUAL(workers_wait(w, &failed), 0);   /* must not hang */
+    CU_ASSERT_EQUAL(failed, 0);
+    CU_ASSERT_EQUAL(b->runs[0] + b->runs[1], 2);
+    CU_ASSERT_EQUAL(workers_go(w), EINVAL);         /* already open */
+    workers_free(w);
+    free_board(b);
+}
+
+static void test_bad_arguments(void)
+{
+    struct workers *w = NULL;
+    struct board *b = new_board();
+    int failed;
+
+    CU_ASSERT_EQUAL(workers_start(&w, 0, worker, b), EINVAL);
+    CU_ASSERT_EQUAL(workers_start(&w, -1, worker, b), EINVAL);
+    CU_ASSERT_PTR_NULL(w);
+    CU_ASSERT_EQUAL_FATAL(workers_start(&w, 1, worker, b), 0);
+    CU_ASSERT_EQUAL(workers_go(w), 0);
+    CU_ASSERT_EQUAL(workers_go(w), EINVAL);         /* twice */
+    CU_ASSERT_EQUAL(workers_wait(w, &failed), 0);
+    workers_free(w);
+    workers_free(NULL);                             /* harmless */
+    free_board(b);
+}
+
+/* A program that started workers and is killed by SIGTERM takes them with
+ * it: they are registered with cleanup.h. */
+struct parent_args {
+    struct board *b;
+    int ready;           /* write end: "workers started" */
+    int hold;            /* read end, closed in the child */
+};
+
+static int start_workers_and_wait(void *arg)
+{
+    struct parent_args *p = arg;
+    struct workers *w;
+
+    close(p->hold);
+    p->b->sleep_ms = 10000;
+    if (workers_start(&w, 3, worker, p->b) != 0 || workers_go(w) != 0)
+        return 1;
+    for (int i = 0; i < 3; i++)
+        while (p->b->runs[i] == 0)     /* until each is really running */
+            nap_ms(1);
+    if (write_full(p->ready, "r", 1) != 1)
+        return 2;
+    nap_ms(10000);
+    return 3;
+}
+
+static void test_sigterm_to_the_parent_takes_workers_down(void)
+{
+    struct parent_args p;
+    int fds[2], status;
+    char r;
+    pid_t pid;
+
+    p.b = new_board();
+    CU_ASSERT_FATAL(pipe(fds) == 0);
+    p.ready = fds[1];
+    p.hold = fds[0];
+    pid = unit_fork(start_workers_and_wait, &p);
+    close(fds[1]);
+    CU_ASSERT_EQUAL(read_full(fds[0], &r, 1), 1);
+    close(fds[0]);
+    CU_ASSERT_EQUAL(kill(pid, SIGTERM), 0);
+    status = unit_wait_timeout(pid, 10000);
+    CU_ASSERT_TRUE(unit_killed_by(status, SIGTERM));
+    /* The parent reaped them before it died: they no longer exist. */
+    for (int i = 0; i < 3; i++) {
+        CU_ASSERT(p.b->pid[i] > 0);
+        CU_ASSERT(p.b->pid[i] > 0 && kill(p.b->pid[i], 0) != 0 && errno == ESRCH);
+        if (p.b->pid[i] > 0)
+            kill(p.b->pid[i], SIGKILL);           /* if the test failed */
+    }
+    free_board(p.b);
+}
+
+/* --- wait_status_describe ------------------------------------------------------- */
+
+static int exit_with(void *arg)
+{
+    return *(int *)arg;
+}
+
+static int die_by(void *arg)
+{
+    raise(*(int *)arg);
+    return 0;
+}
+
+static int stop_then_exit(void *arg)
+{
+    (void)arg;
+    raise(SIGSTOP);
+    return 0;
+}
+
+static void expect_description(int status, const char *text)
+{
+    char buf[128];
+
+    memset(buf, 'X', sizeof buf);
+    wait_status_describe(status, buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, text);
+}
+
+static void test_wait_status_describe(void)
+{
+    int zero = 0, three = 3, kill_sig = SIGKILL, term = SIGTERM;
+    int rt = SIGRTMIN + 2, status;
+    char expected[64], small[10];
+    pid_t pid;
+
+    expect_description(unit_wait(unit_fork(exit_with, &zero)), "exited with status 0");
+    expect_description(unit_wait(unit_fork(exit_with, &three)), "exited with status 3");
+    expect_description(unit_wait(unit_fork(die_by, &kill_sig)), "killed by SIGKILL");
+    expect_description(unit_wait(unit_fork(die_by, &term)), "killed by SIGTERM");
+    /* A signal without an abbreviation is given by number. */
+    snprintf(expected, sizeof expected, "killed by signal %d", rt);
+    expect_description(unit_wait(unit_fork(die_by, &rt)), expected);
+    /* A core dump is mentioned (the status is built by hand: the test must
+     * not write a core file). */
+    expect_description(SIGSEGV | WCOREFLAG, "killed by SIGSEGV (core dumped)");
+    /* A stopped child. */
+    pid = unit_fork(stop_then_exit, NULL);
+    CU_ASSERT_EQUAL_FATAL(waitpid(pid, &status, WUNTRACED), pid);
+    CU_ASSERT_TRUE(WIFSTOPPED(status));
+    snprintf(expected, sizeof expected, "stopped or continued (status 0x%x)", (unsigned)status);
+    expect_description(status, expected);
+    kill(pid, SIGKILL);
+    unit_wait(pid);
+    /* A small buffer gets a cut, terminated string. */
+    wait_status_describe(0, small, sizeof small);
+    CU_ASSERT_STRING_EQUAL(small, "exited wi");
+}
+
+static CU_TestInfo tests[] = {
+    { "every worker runs once, with its index and arg", test_every_worker_runs_once_with_its_index },
+    { "the barrier holds workers until workers_go", test_barrier_holds_workers_until_go },
+    { "failures: exit 3 and SIGKILL reported by name, counted", test_failures_reported_by_name_and_counted },
+    { "workers_run counts failures and times the work", test_workers_run_counts_failures_and_times_the_work },
+    { "workers_wait opens a barrier never opened", test_wait_releases_a_barrier_never_opened },
+    { "bad counts and a second workers_go are EINVAL", test_bad_arguments },
+    { "SIGTERM to the parent takes the workers down", test_sigterm_to_the_parent_takes_workers_down },
+    { "wait_status_describe", test_wait_status_describe },
+    CU_TEST_INFO_NULL,
+};
+
+UNIT_MAIN("workers", tests)
