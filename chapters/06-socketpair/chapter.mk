@@ -1,0 +1,4 @@
+# Chapter 06: the Unix-domain socket programs share common/uds.c (a private
+# directory for the socket file, bind/listen/connect, reading lines).
+CH06 := $(BUILD)/chapters/06-socketpair
+$(CH06)/pass_fd $(CH06)/uds_server $(CH06)/uds_client: $(CH06)/common/uds.o

@@ -1,0 +1,252 @@
+/* pass_fd.c - the parent accepts a connection and passes the descriptor to a worker that serves it.
+ *
+ * Lesson: a descriptor can travel between processes.  sendmsg() with an
+ * SCM_RIGHTS control message over a Unix-domain socket gives the receiver a
+ * new descriptor (usually with a different number) for the same open
+ * connection, as if it had been dup()ed across processes.  The parent can
+ * then close its own copy: the connection stays open in the worker.  This
+ * is how a server hands connections to workers that were started before the
+ * connections existed.
+ *
+ * Run:  pass_fd
+ *       pass_fd --clients 5
+ *
+ * You should see, for each client: the parent accepting it, the worker
+ * receiving the descriptor under another number and seeing the client's pid
+ * as its peer, and the client getting its answer from the worker's pid:
+ *       parent (pid 100): accepted client 1 as descriptor 5; passing it on, closing it
+ *       worker (pid 101): client 1 arrived as descriptor 4; its peer is pid 102
+ *       client (pid 102): client 1 got "HELLO FROM CLIENT 1, served by pid 101"
+ */
+#define _GNU_SOURCE   /* Linux: struct ucred for SO_PEERCRED, MSG_CMSG_CLOEXEC */
+#include "ipclab.h"
+#include "common/uds.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static long clients = 2, delay_ms = 0, timeout_ms = 2000;
+
+/* region: send-fd */
+/* Sends the descriptor fd, with the client number as the one data item a
+ * stream socket needs to carry the control message. */
+static void send_fd(int channel, int fd, int client)
+{
+    union {                          /* aligned room for one cmsghdr + int */
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    struct iovec iov = { .iov_base = &client, .iov_len = sizeof client };
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1,
+        .msg_control = control.buf, .msg_controllen = sizeof control.buf,
+    };
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+
+    memset(&control, 0, sizeof control);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
+    while (sendmsg(channel, &msg, 0) < 0)
+        if (errno != EINTR)
+            die("sendmsg SCM_RIGHTS");
+}
+/* end region: send-fd */
+
+/* region: recv-fd */
+/* Receives a descriptor and its client number.  Returns the descriptor, or
+ * -1 at end-of-file (the parent closed the channel). */
+static int recv_fd(int channel, int *client)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    struct iovec iov = { .iov_base = client, .iov_len = sizeof *client };
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1,
+        .msg_control = control.buf, .msg_controllen = sizeof control.buf,
+    };
+    struct cmsghdr *cmsg;
+    ssize_t got;
+    int fd;
+
+    while ((got = recvmsg(channel, &msg, MSG_CMSG_CLOEXEC)) < 0)
+        if (errno != EINTR)
+            die("recvmsg");
+    if (got == 0)
+        return -1;
+    cmsg = CMSG_FIRSTHDR(&msg);
+    if (got != sizeof *client || cmsg == NULL || cmsg->cmsg_level != SOL_SOCKET ||
+        cmsg->cmsg_type != SCM_RIGHTS || (msg.msg_flags & MSG_CTRUNC))
+        fatal("worker: a message without a descriptor");
+    memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
+    return fd;
+}
+/* end region: recv-fd */
+
+/* region: worker */
+static _Noreturn void worker(int channel)
+{
+    int client, fd;
+
+    while ((fd = recv_fd(channel, &client)) >= 0) {
+        struct line_reader reader;
+        struct ucred peer;
+        socklen_t len = sizeof peer;
+        char line[LINE_MAX_BYTES], answer[LINE_MAX_BYTES + 64];
+        ssize_t n;
+        int alen;
+
+        /* Proof that this is the client's connection: the kernel names the
+         * process at the other end. */
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0)
+            die("worker: getsockopt SO_PEERCRED");
+        printf("worker (pid %ld): client %d arrived as descriptor %d; its peer is pid %ld\n",
+               (long)getpid(), client, fd, (long)peer.pid);
+        line_reader_init(&reader, fd);
+        n = line_read(&reader, line, sizeof line, timeout_ms);
+        if (n < 0)
+            n = 0;                      /* no request: answer the empty line */
+        for (ssize_t i = 0; i < n; i++)
+            line[i] = (char)toupper((unsigned char)line[i]);
+        alen = snprintf(answer, sizeof answer, "%s, served by pid %ld\n", line, (long)getpid());
+        if (write_full(fd, answer, (size_t)alen) < 0)
+            warn_errnum(errno, "worker: write to client %d", client);
+        close(fd);
+    }
+    exit(0);
+}
+/* end region: worker */
+
+static void pause_ms(long ms)
+{
+    struct timespec t = { ms / 1000, (ms % 1000) * 1000000 };
+
+    while (nanosleep(&t, &t) != 0 && errno == EINTR)
+        ;
+}
+
+/* The clients: one process that connects --clients times, one after the other. */
+static _Noreturn void client_process(const char *path)
+{
+    for (int i = 1; i <= clients; i++) {
+        struct line_reader reader;
+        char request[64], answer[LINE_MAX_BYTES];
+        int fd, len;
+
+        pause_ms(delay_ms);
+        fd = uds_connect(path);
+        if (fd < 0)
+            die("client %d: connect %s", i, path);
+        len = snprintf(request, sizeof request, "hello from client %d\n", i);
+        write_full_or_die(fd, request, (size_t)len);
+        line_reader_init(&reader, fd);
+        if (line_read(&reader, answer, sizeof answer, timeout_ms) < 0)
+            fatal("client %d: no answer within %ld ms", i, timeout_ms);
+        printf("client (pid %ld): client %d got \"%s\"\n", (long)getpid(), i, answer);
+        close(fd);
+    }
+    exit(0);
+}
+
+static void reap(pid_t pid, int handle, const char *who)
+{
+    int status;
+
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            die("waitpid");
+    cleanup_forget(handle);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        char how[64];
+        wait_status_describe(status, how, sizeof how);
+        fatal("the %s %s", who, how);
+    }
+}
+
+static const struct cli_option options[] = {
+    CLI_OPTION_LONG("clients", &clients, 1, 1000, "N", "connections, one after another"),
+    CLI_OPTION_LONG("delay-ms", &delay_ms, 0, 10000, "MS", "pause before each connection"),
+    CLI_OPTION_LONG("timeout-ms", &timeout_ms, 1, 60000, "MS", "longest wait for a connection or an answer"),
+    CLI_OPTION_END
+};
+
+static const struct cli cli = {
+    .summary = "A parent accepts connections on a Unix-domain socket and passes\n"
+               "each descriptor (SCM_RIGHTS) to a worker process that serves it.",
+    .options = options,
+};
+
+int main(int argc, char **argv)
+{
+    struct uds_place place;
+    int channel[2], listener, worker_handle, client_handle;
+    pid_t worker_pid, client_pid;
+
+    cli_parse(&cli, argc, argv);
+
+    uds_place_make(&place, "pass.sock");
+    listener = uds_listen_or_die(place.path, 16, NULL);
+    printf("parent (pid %ld): listening on %s\n", (long)getpid(), place.path);
+
+    /* region: start */
+    /* The channel that carries descriptors to the worker: any Unix-domain
+     * socket can, a socketpair is the simplest. */
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, channel) != 0)
+        die("socketpair");
+    worker_pid = fork();
+    if (worker_pid < 0)
+        die("fork");
+    if (worker_pid == 0) {
+        close(listener);           /* the worker never accepts by itself */
+        close(channel[0]);
+        worker(channel[1]);
+    }
+    worker_handle = cleanup_check(cleanup_add_child(worker_pid), "worker");
+    close(channel[1]);
+    /* end region: start */
+
+    client_pid = fork();
+    if (client_pid < 0)
+        die("fork");
+    if (client_pid == 0) {
+        close(listener);
+        close(channel[0]);
+        client_process(place.path);
+    }
+    client_handle = cleanup_check(cleanup_add_child(client_pid), "client");
+
+    /* region: accept */
+    for (int i = 1; i <= clients; i++) {
+        int ready = wait_readable(listener, timeout_ms + delay_ms);
+        int fd;
+
+        if (ready < 0)
+            die("poll");
+        if (ready == 0)
+            fatal("no connection within %ld ms", timeout_ms + delay_ms);
+        while ((fd = accept(listener, NULL, NULL)) < 0)
+            if (errno != EINTR)
+                die("accept");
+        printf("parent (pid %ld): accepted client %d as descriptor %d; passing it on, closing it\n",
+               (long)getpid(), i, fd);
+        send_fd(channel[0], fd, i);
+        close(fd);                 /* the worker's copy keeps the connection open */
+    }
+    close(channel[0]);             /* end-of-file: the worker stops */
+    /* end region: accept */
+
+    reap(client_pid, client_handle, "client");
+    reap(worker_pid, worker_handle, "worker");
+    return 0;                      /* exit removes the socket file and its directory */
+}
