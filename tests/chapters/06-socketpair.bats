@@ -1,0 +1,273 @@
+#!/usr/bin/env bats
+# Chapter 06: socketpair, frames, descriptor passing and a poll server
+# (chapters/06-socketpair).  The leak guard (teardown) checks that no socket
+# file, private directory or process is left, also after SIGINT/SIGTERM.
+
+load '../helpers/ipclab'
+
+ch=06-socketpair
+
+# wait_for_line FILE PATTERN [SECONDS]: waits until a line of FILE matches
+# the extended regular expression PATTERN (a background program's output).
+wait_for_line() {
+    local deadline=$((SECONDS + ${3:-5}))
+    until grep -qE -- "$2" "$1" 2>/dev/null; do
+        ((SECONDS < deadline)) || { echo "no line /$2/ in $1:" >&2; cat "$1" >&2; return 1; }
+        sleep 0.01
+    done
+}
+
+# start_server [ARG]...: starts uds_server in the background (SIGINT at its
+# default, as in a terminal); sets $server (pid), $server_out and $sock.
+start_server() {
+    server_out=$BATS_TEST_TMPDIR/server.out
+    : > "$server_out"      # now: the job's own > happens later, in the job
+    env --default-signal=INT "$(program $ch/uds_server)" "$@" > "$server_out" 2>&1 &
+    server=$!
+    wait_for_line "$server_out" '^listening on '
+    sock=$(sed -n 's/^listening on //p' "$server_out")
+}
+
+# stop_server SIG: sends SIG and checks the server stopped cleanly (status 0)
+# and removed its socket file.
+stop_server() {
+    local rc=0
+    kill -"$1" "$server"
+    wait "$server" || rc=$?
+    assert_equal "$rc" 0
+    [[ ! -e $sock ]] || fail "socket file left: $sock"
+    grep -qx "removed $sock" "$server_out" || fail "$(cat "$server_out")"
+}
+
+# --- pair_hello ------------------------------------------------------------------
+
+@test "pair_hello: parent and child talk both ways over a socketpair" {
+    run_program $ch/pair_hello
+    assert_success
+    assert_output "parent -> child: Message From Parent.
+child got: Message From Parent.
+child -> parent: Message From Child.
+parent got: Message From Child."
+}
+
+@test "pair_hello: each side receives exactly what the other sent" {
+    run_program $ch/pair_hello --parent-says "ping 1 2 3" --child-says "pong, with spaces  and more"
+    assert_success
+    assert_line --index 1 "child got: ping 1 2 3"
+    assert_line --index 3 "parent got: pong, with spaces  and more"
+}
+
+# --- pair_frames -----------------------------------------------------------------
+
+# buffer_size: the effective SO_SNDBUF from the first line of pair_frames.
+buffer_size() { sed -n 's/^socket send buffer: \([0-9]*\) bytes.*/\1/p' <<<"$output"; }
+
+@test "pair_frames: small and large frames arrive whole with the right content" {
+    run_program $ch/pair_frames
+    assert_success
+    assert_equal "$(buffer_size)" 131072
+    assert_line --index 1 "frame 1: 5 bytes sent; child: 5 bytes arrived whole, content ok"
+    assert_line --index 2 "frame 2: 100000 bytes sent; child: 100000 bytes arrived whole, content ok"
+    assert_line --index 3 "frame 3: 1000000 bytes sent; child: 1000000 bytes arrived whole, content ok"
+}
+
+@test "pair_frames: without frames one read() returns only part of a large message" {
+    run_program $ch/pair_frames --naive 1000000 5
+    assert_success
+    local buf got
+    buf=$(buffer_size)
+    got=$(sed -n 's/^message 1: one read() returned \([0-9]*\) of 1000000 bytes, content of this message$/\1/p' <<<"$output")
+    [[ -n $got ]] || fail "$output"
+    # The proof that the stream split the message: far less than 1000000
+    # came with the first read (the buffer holds about $buf bytes).
+    (( got > 0 && got < 1000000 )) || fail "one read() returned $got"
+    # The next "message" is the middle of the first one.
+    assert_line "message 2: one read() returned 5 of 5 bytes, NOT this message's bytes"
+    # Nothing was lost, only split: what was read plus what was left is all.
+    local left
+    left=$(sed -n 's/^after 2 reads, \([0-9]*\) bytes were still unread$/\1/p' <<<"$output")
+    assert_equal $((got + 5 + left)) 1000005
+}
+
+@test "pair_frames: frames far larger than the socket buffer are split in transit and arrive whole" {
+    # 16 MiB is FRAME_MAX; the buffer is 8 KiB: thousands of pieces.
+    run_program $ch/pair_frames --sndbuf 4096 16777216 3000000 0 1
+    assert_success
+    assert_equal "$(buffer_size)" 8192
+    assert_line --index 1 "frame 1: 16777216 bytes sent; child: 16777216 bytes arrived whole, content ok"
+    assert_line --index 2 "frame 2: 3000000 bytes sent; child: 3000000 bytes arrived whole, content ok"
+    assert_line --index 3 "frame 3: 0 bytes sent; child: 0 bytes arrived whole, content ok"
+    assert_line --index 4 "frame 4: 1 bytes sent; child: 1 bytes arrived whole, content ok"
+    # The same sizes without frames: the first read gets a piece.
+    run_program $ch/pair_frames --naive --sndbuf 4096 16777216 3000000
+    assert_success
+    assert_line --regexp '^message 1: one read\(\) returned [0-9]+ of 16777216 bytes, content of this message$'
+    refute_line --regexp '^message 1: one read\(\) returned 16777216 '
+}
+
+@test "pair_frames: frames arrive whole while signals interrupt every read and write" {
+    run_program $ch/pair_frames --interrupt 2000000 7 1000000
+    assert_success
+    assert_line --index 1 "frame 1: 2000000 bytes sent; child: 2000000 bytes arrived whole, content ok"
+    assert_line --index 2 "frame 2: 7 bytes sent; child: 7 bytes arrived whole, content ok"
+    assert_line --index 3 "frame 3: 1000000 bytes sent; child: 1000000 bytes arrived whole, content ok"
+    # The child pauses 10 ms before each frame while the parent is blocked
+    # writing and a SIGALRM comes every 100 us: signals did arrive mid-transfer.
+    local parent
+    parent=$(sed -n 's/^signals in the parent during transfers: \([0-9]*\)$/\1/p' <<<"$output")
+    (( parent > 0 )) || fail "no signal reached the parent: $output"
+    assert_line --regexp '^signals in the child during transfers: [0-9]+$'
+}
+
+# --- pass_fd ---------------------------------------------------------------------
+
+@test "pass_fd: the passed descriptor works in the worker: it serves the client's own connection" {
+    run_program $ch/pass_fd --clients 3
+    assert_success
+    local parent worker client
+    parent=$(sed -n '1s/^parent (pid \([0-9]*\)): listening on .*/\1/p' <<<"$output")
+    [[ $(sed -n 1p <<<"$output") == "parent (pid $parent): listening on $TMPDIR/ipclab-uds-"*/pass.sock ]] ||
+        fail "socket not in a private directory: ${lines[0]}"
+    local i=1 base
+    for i in 1 2 3; do
+        base=$(( (i - 1) * 3 + 1 ))
+        [[ ${lines[base]} =~ ^parent\ \(pid\ $parent\):\ accepted\ client\ $i\ as\ descriptor\ ([0-9]+)\;\ passing\ it\ on,\ closing\ it$ ]] ||
+            fail "line $base: ${lines[base]}"
+        [[ ${lines[base + 1]} =~ ^worker\ \(pid\ ([0-9]+)\):\ client\ $i\ arrived\ as\ descriptor\ ([0-9]+)\;\ its\ peer\ is\ pid\ ([0-9]+)$ ]] ||
+            fail "line $((base + 1)): ${lines[base + 1]}"
+        worker=${BASH_REMATCH[1]}
+        client=${BASH_REMATCH[3]}
+        [[ $worker != "$parent" ]] || fail "the parent served the client itself"
+        # The client's answer came from the worker, over the connection the
+        # parent accepted; the worker saw the client as its peer.
+        assert_equal "${lines[base + 2]}" \
+            "client (pid $client): client $i got \"HELLO FROM CLIENT $i, served by pid $worker\""
+    done
+    assert_equal "${#lines[@]}" 10
+}
+
+@test "pass_fd: SIGINT or SIGTERM mid-run removes the socket file and stops worker and client" {
+    local sig out=$BATS_TEST_TMPDIR/out rc path
+    for sig in INT TERM; do
+        : > "$out"         # or the wait below could read the last round's output
+        env --default-signal=INT "$(program $ch/pass_fd)" --clients 100 --delay-ms 50 > "$out" 2>&1 &
+        local pid=$!
+        wait_for_line "$out" 'accepted client 2 '
+        path=$(sed -n 's/^parent (pid [0-9]*): listening on //p' "$out")
+        [[ -S $path ]] || fail "no socket file $path while running"
+        kill -$sig $pid
+        rc=0
+        wait $pid || rc=$?
+        assert_equal "$rc" $((128 + $(kill -l $sig)))
+        [[ ! -e $path && ! -e ${path%/*} ]] || fail "left: $path"
+    done
+}
+
+# --- uds_server and uds_client -----------------------------------------------------
+
+@test "uds_server: alone, it stops after --idle-ms and removes its socket file and directory" {
+    run_program $ch/uds_server --idle-ms 50
+    assert_success
+    local sock=${lines[0]#listening on }
+    [[ $sock == "$TMPDIR"/ipclab-uds-*/server.sock ]] || fail "socket path $sock"
+    assert_line --index 1 "no activity for 50 ms: stopping; clients served: 0"
+    assert_line --index 2 "removed $sock"
+    [[ ! -e ${sock%/*} ]] || fail "directory left: ${sock%/*}"
+}
+
+@test "uds_server: a client's lines come back in capitals" {
+    start_server --idle-ms 10000
+    [[ -S $sock ]] || fail "$sock is not a socket"
+    run_program $ch/uds_client "$sock" hello "two words" ""
+    assert_success
+    assert_output 'sent "hello", got "HELLO"
+sent "two words", got "TWO WORDS"
+sent "", got ""'
+    stop_server TERM
+    run cat "$server_out"
+    assert_line 'client 1: "hello"'
+    assert_line 'client 1 left (0 connected now)'
+}
+
+@test "uds_server: serves a second client while the first holds its connection open" {
+    start_server --idle-ms 10000
+    local a_out=$BATS_TEST_TMPDIR/a.out
+    "$(program $ch/uds_client)" --hold-ms 10000 "$sock" first second > "$a_out" 2>&1 &
+    local a=$!
+    wait_for_line "$a_out" '^sent "first", got "FIRST"$'
+    # Client A is connected and waiting; B must be served meanwhile.
+    run_program $ch/uds_client "$sock" meanwhile
+    assert_success
+    assert_output 'sent "meanwhile", got "MEANWHILE"'
+    kill -0 $a || fail "client A is gone: B was not served while A was connected"
+    grep -qx 'client 2 connected (2 connected now)' "$server_out" || fail "$(cat "$server_out")"
+    # Stopping the server ends A's held connection: it sees end-of-file.
+    stop_server TERM
+    local rc=0
+    wait $a || rc=$?
+    assert_equal "$rc" 1
+    assert_equal "$(cat "$a_out")" 'sent "first", got "FIRST"
+uds_client: the server closed the connection'
+    grep -qx 'SIGTERM: stopping; clients served: 2' "$server_out" || fail "$(cat "$server_out")"
+    grep -qx 'client 1 disconnected by the server (0 connected now)' "$server_out" || fail "$(cat "$server_out")"
+}
+
+@test "uds_server: five clients at once each get their own answers" {
+    start_server --idle-ms 10000
+    local i pids=()
+    for i in 1 2 3 4 5; do
+        "$(program $ch/uds_client)" "$sock" "c$i-a" "c$i-b" "c$i-c" > "$BATS_TEST_TMPDIR/c$i.out" 2>&1 &
+        pids+=($!)
+    done
+    local rc
+    for i in 1 2 3 4 5; do
+        rc=0
+        wait "${pids[i - 1]}" || rc=$?
+        assert_equal "$rc" 0
+        assert_equal "$(cat "$BATS_TEST_TMPDIR/c$i.out")" "sent \"c$i-a\", got \"C$i-A\"
+sent \"c$i-b\", got \"C$i-B\"
+sent \"c$i-c\", got \"C$i-C\""
+    done
+    stop_server INT
+    grep -qx 'SIGINT: stopping; clients served: 5' "$server_out" || fail "$(cat "$server_out")"
+}
+
+@test "uds_server: SIGINT or SIGTERM stops it cleanly, socket file and directory removed" {
+    local sig
+    for sig in INT TERM; do
+        start_server --idle-ms 60000
+        [[ -S $sock ]] || fail "no socket file while running"
+        stop_server $sig
+        grep -qx "SIG$sig: stopping; clients served: 0" "$server_out" || fail "$(cat "$server_out")"
+        [[ ! -e ${sock%/*} ]] || fail "directory left: ${sock%/*}"
+    done
+}
+
+@test "uds_client: without a server, connect fails with ENOENT" {
+    run_program $ch/uds_client "$BATS_TEST_TMPDIR/no-such.sock" hello
+    assert_failure 1
+    assert_equal "${stderr_lines[0]}" "uds_client: connect $BATS_TEST_TMPDIR/no-such.sock: ENOENT (No such file or directory)"
+}
+
+# --- arguments ---------------------------------------------------------------------
+
+@test "bad arguments are refused with exit status 2" {
+    run_program $ch/pair_hello --parent-says ""
+    assert_usage_error "--parent-says: needs a non-empty value"
+    run_program $ch/pair_frames 16777217
+    assert_usage_error "SIZE: '16777217' is not a whole number from 0 to 16777216"
+    run_program $ch/pair_frames 12abc
+    assert_usage_error "SIZE: '12abc' is not a whole number"
+    run_program $ch/pair_frames --sndbuf 100
+    assert_usage_error "--sndbuf: '100' is not a whole number from 4096 to 4194304"
+    run_program $ch/pass_fd --clients 0
+    assert_usage_error "--clients: '0' is not a whole number from 1 to 1000"
+    run_program $ch/uds_server --max-clients 65
+    assert_usage_error "--max-clients: '65' is not a whole number from 1 to 64"
+    run_program $ch/uds_server stray
+    assert_usage_error "unexpected argument 'stray'"
+    run_program $ch/uds_client
+    assert_usage_error "expected SOCKET [MESSAGE]..."
+    run_program $ch/uds_client "$BATS_TEST_TMPDIR/x.sock" $'two\nlines'
+    assert_usage_error "MESSAGE 1 must be one line"
+}
