@@ -138,6 +138,8 @@ int main(int argc, char **argv)
         uint64_t start;
         pid_t pid;
 
+        /* Printed before the fork, so it always precedes the reader's line. */
+        printf("send #%ld (blocking): waits for room...\n", n);
         pid = fork();
         if (pid < 0)
             die("fork");
@@ -145,7 +147,6 @@ int main(int argc, char **argv)
             reader(msqid);
         int child = cleanup_check(cleanup_add_child(pid), "reader");
 
-        printf("send #%ld (blocking): waits for room...\n", n);
         start = monotonic_ns();
         if (msgsnd_timed(msqid, &m, (size_t)size, 0, timeout_ms) != 0)
             die("msgsnd");
