@@ -39,11 +39,17 @@ static long sndbuf = 65536;
 static long sizes[MAX_MESSAGES] = { 5, 100000, 1000000 };
 static int nsizes = 3;
 
-/* Byte j of message i: a pattern that differs from message to message, so
- * the child can tell whose bytes it holds. */
+/* Byte j of message i: a hash of both, so that no stretch of one message
+ * looks like the start of another, or like another stretch of itself: the
+ * child can tell whose bytes it holds and whether they are in place. */
 static unsigned char pattern(int i, size_t j)
 {
-    return (unsigned char)((j * 7 + (size_t)i * 13) % 251);
+    uint32_t x = (uint32_t)j * 2654435761u + (uint32_t)i * 0x9e3779b9u + 1u;
+
+    x ^= x >> 15;
+    x *= 2246822519u;
+    x ^= x >> 13;
+    return (unsigned char)(x >> 5);
 }
 
 static void fill(unsigned char *buf, int i, size_t len)
