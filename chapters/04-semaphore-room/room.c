@@ -218,6 +218,8 @@ static int visit_room(int index, void *arg)
             printf("worker %d gave up after waiting %ld ms: nobody came out\n",
                    index, timeout_ms);
             atomic_fetch_add(&room->gave_up, 1);
+            if (sem != NULL)
+                sem_close(sem);
             return 3;
         }
         race_window_pass(&window_state);   /* between the look and the step */
