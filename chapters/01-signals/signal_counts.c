@@ -44,12 +44,13 @@ struct tally {
     int still_pending;  /* signals pending when the receiver counted */
 };
 
+static volatile unsigned long busy_work;   /* volatile: the busy loop stays */
+
 /* region: handlers */
 /* Each handler runs with both signals blocked (sa_mask), so neither
  * interrupts the other and each variable has one writer at a time. */
 static volatile sig_atomic_t standard_seen, realtime_seen, rt_next = 1;
 static volatile sig_atomic_t rt_out_of_order, rt_not_queued, rt_sum;
-
 static void on_sigusr1(int sig)
 {
     (void)sig;
@@ -112,12 +113,11 @@ static _Noreturn void run_receiver(int to_parent, int from_parent)
             die("sigprocmask");
     } else {
         /* Busy: computing, signals open, glancing at the pipe now and then. */
-        volatile unsigned long work = 0;
         if (fcntl(from_parent, F_SETFL, O_NONBLOCK) != 0)
             die("fcntl");
         for (;;) {
             for (int i = 0; i < 20000; i++)
-                work += (unsigned long)i;
+                busy_work += (unsigned long)i;
             ssize_t got = read(from_parent, &byte, 1);
             if (got == 1 || got == 0)
                 break;
