@@ -95,7 +95,7 @@ BOOK_OUTPUT = IPCLAB_BOOK_STAGE=output $(BOOK_PANDOC) -f json --toc --toc-depth=
 
 $(BOOK_DIR)/ipclab.html: $(BOOK_FORMAT_DEPS) $(BOOK_TOOLS)/style.css
 	@echo "book: $@"
-	@$(BOOK_OUTPUT) -t html5 -s --self-contained --css=$(BOOK_TOOLS)/style.css -o $@.tmp $<
+	@$(BOOK_OUTPUT) -t html5 -s --self-contained --wrap=none --css=$(BOOK_TOOLS)/style.css -o $@.tmp $<
 	@mv -f $@.tmp $@
 
 # epubcheck validates every EPUB before it is kept.  Called through java:

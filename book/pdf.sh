@@ -36,7 +36,7 @@ done
 
 overfull=$(grep -c '^Overfull \\hbox' "$name.log" || true)
 if [ "$overfull" -gt 0 ]; then
-    echo "book: warning: $overfull lines stick out of the page in $pdf (from $name.log):" >&2
+    echo "book: warning: $overfull lines stick out of the page in $2 (from $name.log):" >&2
     grep -A 1 '^Overfull \\hbox' "$name.log" | grep -v -e '^--$' | sed -n '2~2p' | head -n 10 | sed 's/^/  /' >&2
 fi
 missing=$(grep 'Missing character' "$name.log" | sort -u || true)

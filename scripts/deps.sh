@@ -21,19 +21,24 @@ bats-support
 bats-assert
 procps
 util-linux
+pandoc
+graphviz
 "
 # procps: ps, used by the leak guard; util-linux: ipcs, taskset.
+# pandoc, graphviz: tests/book.bats builds a small HTML book (no TeX).
 
 BOOK_PACKAGES="
 pandoc
 graphviz
 gnuplot-nox
 texlive-latex-recommended
-texlive-latex-extra
-texlive-fonts-recommended
 lmodern
 epubcheck
 "
+# pdflatex with lmodern needs nothing from texlive-latex-extra (~155 MB
+# with texlive-pictures) or texlive-fonts-recommended: book/latex-header.tex
+# does without fvextra, framed and upquote.  epubcheck (with Java) checks
+# every EPUB the book writes.
 
 case ${1:-test} in
     test) wanted=$TEST_PACKAGES ;;

@@ -36,6 +36,9 @@ local path = pandoc.path
 
 local DEFAULT_TIMEOUT = 10     -- seconds a .run or .plot may take
 local OUTPUT_WIDTH = 104       -- longer output lines wrap (the PDF fits ~108)
+-- Prompt lines reach the output stream with this mark in front, so they
+-- are told apart from a program that prints "$ " itself.
+local PROMPT_MARK = '\1'
 
 -- The part being built: "05-shm-counter-race", "preface", "appendix-a-php".
 local input = (PANDOC_STATE.input_files or {})[1] or 'stdin'
@@ -51,6 +54,36 @@ end
 -- Fails the build.  `what` names the block, e.g. ".run block 2".
 local function fail(what, message)
     error('\nipclab book: ' .. input .. ': ' .. what .. ': ' .. message .. '\n', 0)
+end
+
+-- doc:walk(filter), but an error() inside a filter function stops the
+-- build with its own message: raised through walk it would come out
+-- wrapped and escaped ("PandocLuaError ...").
+local function walk(doc, filter)
+    local failure
+    local guarded = {}
+    for key, fn in pairs(filter) do
+        if type(fn) == 'function' then
+            guarded[key] = function(...)
+                if failure then
+                    return nil
+                end
+                local ok, a, b = pcall(fn, ...)
+                if not ok then
+                    failure = a
+                    return nil
+                end
+                return a, b
+            end
+        else
+            guarded[key] = fn
+        end
+    end
+    local result = doc:walk(guarded)
+    if failure then
+        error(failure, 0)
+    end
+    return result
 end
 
 local function absolute(p)
@@ -215,13 +248,13 @@ local function timeout_of(what, el)
 end
 
 local function check_status(what, status, expect, timeout, output)
-    local shown = output:gsub('\n$', '')
+    local shown = output:gsub(PROMPT_MARK, ''):gsub('\n$', '')
     if shown == '' then
         shown = '(no output)'
     end
     if (status == 124 or status == 137) and status ~= expect then
-        fail(what, 'timed out after ' .. timeout .. ' s (timeout=' .. timeout ..
-            ' to allow more); it printed:\n' .. shown)
+        fail(what, 'timed out after ' .. timeout .. ' s (a larger timeout= allows more); it printed:\n' ..
+            shown)
     end
     if status ~= expect then
         fail(what, 'exit status ' .. status .. ', expected ' .. expect ..
@@ -230,12 +263,18 @@ local function check_status(what, status, expect, timeout, output)
 end
 
 -- Long output lines wrap at OUTPUT_WIDTH, as a terminal would, but at a
--- space where there is one; escape sequences are dropped.
+-- space where there is one; escape sequences are dropped.  Returns the
+-- lines, and the numbers of those that show a command.
 local function tidy_output(output)
-    local out = {}
+    local out, prompts = {}, {}
     output = output:gsub('\27%[[%d;?]*[%a]', '')
     for _, line in ipairs(lines_of(output)) do
+        local prompt = line:sub(1, 1) == PROMPT_MARK
+        if prompt then
+            line = line:sub(2)
+        end
         line = expand_tabs(line)
+        local first = #out + 1
         while utf8.len(line) and utf8.len(line) > OUTPUT_WIDTH do
             -- At the last space that fits, if it is not too far back.
             local cut = utf8.offset(line, OUTPUT_WIDTH + 1)
@@ -249,8 +288,13 @@ local function tidy_output(output)
             end
         end
         out[#out + 1] = line
+        if prompt then
+            for i = first, #out do
+                prompts[#prompts + 1] = tostring(i)
+            end
+        end
     end
-    return out
+    return out, prompts
 end
 
 -- The body of a .run block: one command a line (a line ending in `\`
@@ -290,7 +334,7 @@ local function run_block(el)
     for i, command in ipairs(commands) do
         local shown = {}
         for j, line in ipairs(command) do
-            shown[j] = (j == 1 and '$ ' or '> ') .. line
+            shown[j] = PROMPT_MARK .. (j == 1 and '$ ' or '> ') .. line
         end
         script[#script + 1] = 'printf "%s\\n" ' .. shq(table.concat(shown, '\n'))
         script[#script + 1] = table.concat(command, '\n')
@@ -301,11 +345,12 @@ local function run_block(el)
     local status, output = run_shell(what, table.concat(script, '\n'), timeout)
     check_status(what, status, expect, timeout, output)
 
-    local text = tidy_output(output)
+    local text, prompts = tidy_output(output)
     if status ~= 0 then
         text[#text + 1] = '[exit status ' .. status .. ']'
     end
-    return pandoc.Div({ pandoc.CodeBlock(table.concat(text, '\n'), pandoc.Attr('', { 'console' })) },
+    local attr = pandoc.Attr('', { 'console' }, { { 'prompts', table.concat(prompts, ' ') } })
+    return pandoc.Div({ pandoc.CodeBlock(table.concat(text, '\n'), attr) },
         pandoc.Attr(el.identifier, { 'run' }))
 end
 
@@ -533,20 +578,28 @@ local function environment_block()
     return pandoc.BulletList(pandoc.List(list):map(function(i) return { pandoc.Plain(i) } end))
 end
 
+-- The references the filter resolves: listings, figures, chapters
+-- ([@ch:05] is "Chapter 5") and appendices ([@app:a]).
 local function is_ref(citation)
-    return citation.id:match('^lst:') or citation.id:match('^fig:')
+    return citation.id:match('^lst:') or citation.id:match('^fig:') or
+        citation.id:match('^ch:%d%d$') or citation.id:match('^app:%a$')
 end
 
--- [@lst:ID] -> a link "Listing 5.1"; unknown ids are left for the assemble
--- stage, which knows every part.  Returns nil if some id is not known.
-local function resolve_cite(el, known)
+-- [@lst:ID] -> a link "Listing 5.1".  An id `known` lacks is left as it is
+-- (nil is returned) unless `missing(id)` gives the inlines to show.
+local function resolve_cite(el, known, missing)
     local out = pandoc.List()
     for i, citation in ipairs(el.citations) do
         if not is_ref(citation) then
             return nil
         end
-        local text = known[citation.id]
-        if not text then
+        local shown
+        if known[citation.id] then
+            shown = pandoc.Link({ pandoc.Str(known[citation.id]) }, '#' .. citation.id)
+        elseif missing then
+            shown = missing(citation.id)
+        end
+        if not shown then
             return nil
         end
         if i > 1 then
@@ -557,7 +610,7 @@ local function resolve_cite(el, known)
             out:extend(citation.prefix)
             out:insert(pandoc.Space())
         end
-        out:insert(pandoc.Link({ pandoc.Str(text) }, '#' .. citation.id))
+        out:insert(shown)
         if #citation.suffix > 0 then
             out:extend(citation.suffix)
         end
@@ -591,7 +644,7 @@ end
 
 local function part_stage(doc)
     local top = 0
-    doc = doc:walk({
+    doc = walk(doc, {
         traverse = 'topdown',
         Block = function(el)
             if el.t == 'CodeBlock' then
@@ -604,8 +657,16 @@ local function part_stage(doc)
                 end
             elseif el.t == 'Header' and el.level == 1 then
                 top = top + 1
-                -- The chapter's number goes into its title.
+                -- The chapter's number goes into its title, and its id is
+                -- what [@ch:05] or [@app:a] refers to.
                 if part_number ~= '' then
+                    if part:match('^appendix') then
+                        el.identifier = 'app:' .. part_number:lower()
+                        define_label('headings', el.identifier, 'Appendix ' .. part_number)
+                    else
+                        el.identifier = 'ch:' .. part:sub(1, 2)
+                        define_label('headings', el.identifier, 'Chapter ' .. part_number)
+                    end
                     -- (List:extend returns nothing in pandoc 2.17.)
                     local content = pandoc.List()
                     if part:match('^appendix') then
@@ -628,7 +689,7 @@ local function part_stage(doc)
         fail('headings', 'a part of the book has exactly one top-level "#" heading; this one has ' .. top)
     end
     -- References to ids of this part.
-    doc = doc:walk({
+    doc = walk(doc, {
         Cite = function(el)
             return resolve_cite(el, labels)
         end,
@@ -681,7 +742,7 @@ local function assemble_stage(doc)
 
     -- Each part was read alone, so two may have the same heading id
     -- ("exercises"): later ones get a suffix, and their own links follow.
-    local used = {}
+    local used, noted = {}, {}
     local blocks = pandoc.List()
     for i, d in ipairs(docs) do
         local renamed = {}
@@ -701,10 +762,10 @@ local function assemble_stage(doc)
             used[el.identifier] = true
             return el
         end
-        local body = pandoc.Pandoc(d.blocks, d.meta):walk({
+        local body = walk(pandoc.Pandoc(d.blocks, d.meta), {
             Header = rename, Div = rename, CodeBlock = rename, Span = rename, Image = rename,
         })
-        body = body:walk({
+        body = walk(body, {
             Link = function(el)
                 local id = el.target:match('^#(.+)$')
                 if id and renamed[id] then
@@ -713,16 +774,21 @@ local function assemble_stage(doc)
                 end
             end,
             Cite = function(el)
-                local out = resolve_cite(el, known)
-                if out then
-                    return out
-                end
-                for _, citation in ipairs(el.citations) do
-                    if is_ref(citation) and not known[citation.id] then
-                        error('\nipclab book: ' .. sources[i] .. ': [@' .. citation.id ..
-                            '] refers to no listing or figure of the book\n', 0)
+                -- A chapter not in the book (yet) is named, not linked; a
+                -- listing or figure that does not exist is an error.
+                return resolve_cite(el, known, function(id)
+                    local nn = id:match('^ch:(%d%d)$')
+                    if not nn then
+                        error('\nipclab book: ' .. sources[i] .. ': [@' .. id ..
+                            '] refers to nothing in the book\n', 0)
                     end
-                end
+                    if not noted[sources[i] .. nn] then
+                        noted[sources[i] .. nn] = true
+                        io.stderr:write('book: note: ' .. sources[i] .. ' refers to chapter ' .. nn ..
+                            ', which is not in the book\n')
+                    end
+                    return pandoc.Str('Chapter ' .. tonumber(nn))
+                end)
             end,
         })
         blocks:extend(body.blocks)
@@ -772,9 +838,59 @@ local function render_dot(img)
     return file
 end
 
+-- Text for a fancyvrb environment with commandchars=\\\{\}: the three
+-- command characters escaped, and quotes kept straight (what upquote.sty
+-- would do; it is in texlive-latex-extra, which the book does without).
+local function latex_verbatim(text)
+    return (text:gsub('[\\{}\'`]', {
+        ['\\'] = '\\textbackslash{}', ['{'] = '\\{', ['}'] = '\\}',
+        ["'"] = '\\textquotesingle{}', ['`'] = '\\textasciigrave{}',
+    }))
+end
+
+-- What a run printed, for LaTeX: the ConsoleOutput environment of
+-- book/latex-header.tex, with the typed commands in bold.
+local function latex_console(block)
+    local lines, prompt = {}, {}
+    for n in (block.attributes.prompts or ''):gmatch('%d+') do
+        prompt[tonumber(n)] = true
+    end
+    for i, line in ipairs(lines_of(block.text)) do
+        local escaped = latex_verbatim(line)
+        if prompt[i] then
+            escaped = '\\textbf{' .. escaped .. '}'
+        end
+        lines[#lines + 1] = escaped
+    end
+    return pandoc.RawBlock('latex', '\\begin{ConsoleOutput}\n' .. table.concat(lines, '\n') ..
+        '\n\\end{ConsoleOutput}')
+end
+
+-- The same for HTML and EPUB: <pre class="console">, commands in <strong>.
+local function html_console(block)
+    local lines, prompt = {}, {}
+    for n in (block.attributes.prompts or ''):gmatch('%d+') do
+        prompt[tonumber(n)] = true
+    end
+    for i, line in ipairs(lines_of(block.text)) do
+        local escaped = line:gsub('[&<>]', { ['&'] = '&amp;', ['<'] = '&lt;', ['>'] = '&gt;' })
+        if prompt[i] then
+            escaped = '<strong>' .. escaped .. '</strong>'
+        end
+        lines[#lines + 1] = escaped
+    end
+    return pandoc.RawBlock('html', '<pre class="console"><code>' .. table.concat(lines, '\n') ..
+        '</code></pre>')
+end
+
 local function output_stage(doc)
     local latex = FORMAT:match('latex') ~= nil
-    return doc:walk({
+    return walk(doc, {
+        CodeBlock = function(block)
+            if block.classes:includes('console') then
+                return latex and latex_console(block) or html_console(block)
+            end
+        end,
         Image = function(img)
             local src = img.src
             if src:match('%.dot$') then
