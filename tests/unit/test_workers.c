@@ -148,18 +148,21 @@ static void test_workers_run_counts_failures_and_times_the_work(void)
     struct board *b = new_board();
     struct unit_redirect r;
     char err[2048];
-    uint64_t elapsed = 0;
+    uint64_t elapsed = 0, outer;
     int failed;
 
     b->sleep_ms = 20;
     b->fail_with[0] = 1;
     unit_redirect_begin(&r, STDERR_FILENO);
+    outer = monotonic_ns();
     failed = workers_run(3, worker, b, &elapsed);
+    outer = monotonic_ns() - outer;
     unit_redirect_end(&r, err, sizeof err);
     CU_ASSERT_EQUAL(failed, 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "worker 0 (pid "));
     CU_ASSERT_PTR_NOT_NULL(strstr(err, ") exited with status 1\n"));
     CU_ASSERT(elapsed >= 20000000u);     /* every worker slept 20 ms */
+    CU_ASSERT(elapsed <= outer);         /* a part of the call, not more */
     free_board(b);
 }
 
@@ -213,9 +216,12 @@ static int start_workers_and_wait(void *arg)
     p->b->sleep_ms = 10000;
     if (workers_start(&w, 3, worker, p->b) != 0 || workers_go(w) != 0)
         return 1;
-    for (int i = 0; i < 3; i++)
-        while (p->b->runs[i] == 0)     /* until each is really running */
+    for (int i = 0; i < 3; i++)        /* until each is really running */
+        for (int waited = 0; p->b->runs[i] == 0; waited++) {
+            if (waited > 10000)
+                return 4;              /* never: the test fails, not hangs */
             nap_ms(1);
+        }
     if (write_full(p->ready, "r", 1) != 1)
         return 2;
     nap_ms(10000);
