@@ -213,13 +213,14 @@ int main(int argc, char **argv)
     handle = cleanup_check(cleanup_add_child(pid), "signaller");
     close(go[0]);
     close(sent[1]);
-    printf("%s: method %s; a child sends SIGUSR1 %s; poll() timeout %ld ms\n", program_name,
+    printf("%s: method %s; SIGUSR1 lands %s; timeout %ld ms\n", program_name,
            method_names[method],
-           land == LAND_GAP ? "between the flag check and poll()" : "while poll() waits",
+           land == LAND_GAP ? "between the check and poll()" : "while poll() waits",
            timeout_ms);
 
     start = monotonic_ns();
-    write_full_or_die(go[1], "g", 1);
+    if (land == LAND_POLL)
+        write_full_or_die(go[1], "g", 1);   /* the signal comes in delay_ms */
     /* region: loop */
     for (;;) {
         /* 1. Look at what the handler left: the flag method's only chance. */
@@ -229,11 +230,14 @@ int main(int argc, char **argv)
             woke_by = "signal";
             break;
         }
-        /* The gap.  --land gap waits here until the child has sent the
-         * signal, so it lands, every time, where a plain flag misses it. */
-        if (land == LAND_GAP && sent_at == 0)
+        /* The gap.  --land gap has the child send the signal now, and
+         * waits until it has: it lands, every time, where a plain flag
+         * misses it. */
+        if (land == LAND_GAP && sent_at == 0) {
+            write_full_or_die(go[1], "g", 1);
             if (read_full(sent[0], &sent_at, sizeof sent_at) != (ssize_t)sizeof sent_at)
                 fatal("the signaller died before it sent the signal");
+        }
 
         /* 2. Sleep until the wake-up descriptor is readable or the timeout. */
         struct pollfd pfd = { .fd = wake_fd, .events = POLLIN };
