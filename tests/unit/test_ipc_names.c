@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <mqueue.h>
 #include <stdio.h>
@@ -353,6 +354,20 @@ static int is_empty_dir(const char *path)
     return entries == 0;
 }
 
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* Removes a private test directory and anything a failed test left in it. */
+static int remove_tree(const char *dir)
+{
+    return nftw(dir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 static void test_keyfile_private_and_removed_by_cleanup(void)
 {
     struct saved_env saved;
@@ -381,7 +396,7 @@ static void test_keyfile_private_and_removed_by_cleanup(void)
     CU_ASSERT(lstat(k1.dir, &st) != 0 && errno == ENOENT);
     CU_ASSERT(lstat(k2.dir, &st) != 0 && errno == ENOENT);
     CU_ASSERT(is_empty_dir(tmp));
-    CU_ASSERT_EQUAL(rmdir(tmp), 0);
+    CU_ASSERT_EQUAL(remove_tree(tmp), 0);
 }
 
 static void test_keyfile_errors(void)
@@ -458,7 +473,7 @@ static void test_private_key_or_die(void)
         CU_ASSERT_EQUAL(msgctl(id, IPC_RMID, NULL), 0);
     cleanup_run();
     CU_ASSERT(is_empty_dir(tmp));
-    CU_ASSERT_EQUAL(rmdir(tmp), 0);
+    CU_ASSERT_EQUAL(remove_tree(tmp), 0);
 }
 
 static int private_key_bad_proj(void *arg)
@@ -499,7 +514,7 @@ static void test_private_key_or_die_errors(void)
     CU_ASSERT(n > strlen(tail) && strcmp(o.err + n - strlen(tail), tail) == 0);
     /* die() exits through the cleanup: the keyfile and its dir are gone. */
     CU_ASSERT(is_empty_dir(tmp));
-    CU_ASSERT_EQUAL(rmdir(tmp), 0);
+    CU_ASSERT_EQUAL(remove_tree(tmp), 0);
 
     unit_capture(private_key_no_tmpdir, NULL, &o);
     CU_ASSERT(unit_exited(o.status, 1));
