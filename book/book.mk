@@ -47,7 +47,7 @@ BOOK_PANDOC = $(BOOK_ENV) $(PANDOC) --lua-filter=$(BOOK_FILTER)
 ##book: install what is missing, build the programs and write build/book/ipclab.html, .pdf, .epub
 book:
 	@scripts/deps.sh book
-	@$(MAKE) --no-print-directory book-all
+	@$(MAKE) --no-print-directory all book-all
 
 book-all: $(BOOK_OUTPUTS)
 	@for dir in chapters/[0-9][0-9]-*/; do \

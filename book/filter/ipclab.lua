@@ -104,7 +104,9 @@ local function read_file(p)
 end
 
 local function write_file(p, text)
-    local tmp = p .. '.tmp'
+    -- The HTML and EPUB builds may render the same diagram at once: each
+    -- writes its own temporary file, and the rename is atomic.
+    local tmp = p .. '.' .. FORMAT .. '.tmp'
     local f = assert(io.open(tmp, 'wb'))
     f:write(text)
     f:close()
@@ -189,7 +191,7 @@ end
 local deps = {}            -- files this part read: make rebuilds it when they change
 local diagrams = {}        -- diagram files: the output formats depend on them
 local labels = {}          -- id -> "Listing 5.1"
-local counters = { include = 0, run = 0, plot = 0, listing = 0, figure = 0, image = 0 }
+local counters = { include = 0, run = 0, plot = 0, listing = 0, figure = 0 }
 
 local function add_dep(list, p)
     if not list[p] then
@@ -220,7 +222,7 @@ end
 -- what it printed (stdout and stderr in one stream, in terminal order),
 -- and what `after(dir, status)` returns: it runs in the same directory
 -- before that is removed.
-local function run_shell(what, script, timeout, after)
+local function run_shell(script, timeout, after)
     local status, output, extra
     pandoc.system.with_temporary_directory('ipclab-run', function(dir)
         local cmd = shell_env(dir) .. ' timeout -k 2 ' .. timeout .. ' sh -c ' ..
@@ -342,7 +344,7 @@ local function run_block(el)
             script[#script + 1] = 'st=$?; [ $st -eq 0 ] || { echo "(exit status $st)"; exit $st; }'
         end
     end
-    local status, output = run_shell(what, table.concat(script, '\n'), timeout)
+    local status, output = run_shell(table.concat(script, '\n'), timeout)
     check_status(what, status, expect, timeout, output)
 
     local text, prompts = tidy_output(output)
@@ -500,11 +502,10 @@ local function plot_block(el)
     mkdir_p(out)
     local base = path.join({ out, part .. '-' .. counters.figure })
     -- stdout goes to the file "data"; stderr is what shows in a message.
-    local status, output, err = run_shell(what, '{\n' .. el.text .. '\n} >data', timeout, function(dir, status)
+    local status, output, err = run_shell('{\n' .. el.text .. '\n} >data', timeout, function(dir, status)
         if status ~= 0 then
             return nil
         end
-        local log = {}
         for _, t in ipairs({ { 'svg', "svg size 720,420 dynamic font 'Helvetica,13'", '.svg' },
                              { 'pdf', "pdfcairo size 6in,3.5in font 'Helvetica,10'", '.pdf' } }) do
             local cmd = shell_env(dir) .. ' gnuplot -e ' ..
@@ -535,9 +536,9 @@ local function figure_para(el)
     local img = el.content[1]
     counters.figure = counters.figure + 1
     local what = 'figure ' .. counters.figure .. ' (' .. img.src .. ')'
-    if img.src:match('%.dot$') then
+    if not img.src:match('^%a[%w+.-]*:') then        -- a file, not a URL
         if not read_file(img.src) then
-            fail(what, 'cannot read the diagram "' .. img.src .. '"')
+            fail(what, 'cannot read "' .. img.src .. '" (paths are relative to the repository root)')
         end
         add_dep(diagrams, img.src)
     end
