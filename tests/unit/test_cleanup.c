@@ -207,18 +207,10 @@ struct signal_child {
 static int make_objects_and_wait(void *arg)
 {
     struct signal_child *c = arg;
-    const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
     struct objects o;
     int step;
 
     close(c->hold);
-    /* A test run started in the background may inherit SIGINT ignored; a
-     * program started normally has the default. */
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
-        struct sigaction sa;
-        if (sigaction(sigs[i], NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
-            signal(sigs[i], SIG_DFL);
-    }
     step = create_and_register(&o);
     if (step != 0)
         exit(100 + step);

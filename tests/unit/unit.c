@@ -48,6 +48,19 @@ static void start_watchdog(void)
         perror("unit: watchdog");
 }
 
+/* A test run started in the background, or under nohup, inherits some
+ * signals ignored; the tests expect what a program normally starts with. */
+static void default_signals(void)
+{
+    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        struct sigaction sa;
+        if (sigaction(sigs[i], NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+            signal(sigs[i], SIG_DFL);
+    }
+}
+
 int unit_run(const char *suite, CU_TestInfo tests[])
 {
     CU_SuiteInfo suites[] = {
@@ -56,6 +69,7 @@ int unit_run(const char *suite, CU_TestInfo tests[])
     };
     unsigned failed;
 
+    default_signals();
     start_watchdog();
 
     if (CU_initialize_registry() != CUE_SUCCESS) {

@@ -16,7 +16,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Runs the tests verbosely; returns 0 if all passed, 1 otherwise.  A
+/* Runs the tests verbosely; returns 0 if all passed, 1 otherwise.  It
+ * first puts SIGINT, SIGTERM, SIGHUP and SIGQUIT back to their defaults if
+ * the run inherited them ignored (a background job, nohup).  A
  * watchdog ends the executable with status 3 and a message if it is still
  * running after UNIT_WATCHDOG_SECONDS (a broken function that hangs must
  * fail, not stall the test run); tests leave UNIT_WATCHDOG_SIGNAL alone. */
