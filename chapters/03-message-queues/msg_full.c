@@ -21,6 +21,7 @@
 #include "common/msg_timed.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,34 @@ static _Noreturn void reader(int msqid)
     if (msgrcv_timed(msqid, &m, sizeof m.mtext, 0, 0, timeout_ms) < 0)
         die("reader: msgrcv");
     exit(0);
+}
+
+/* fork() and register the reader with cleanup.h, with SIGINT and SIGTERM
+ * blocked in between: a signal in that gap would run the cleanup before the
+ * reader is registered, and leave the reader behind. */
+static pid_t fork_reader(int msqid, int *handle)
+{
+    sigset_t stop, old;
+    pid_t pid;
+
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
+    sigaddset(&stop, SIGQUIT);
+    if (sigprocmask(SIG_BLOCK, &stop, &old) != 0)
+        die("sigprocmask");
+    pid = fork();
+    if (pid < 0)
+        die("fork");
+    if (pid == 0) {
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        reader(msqid);
+    }
+    *handle = cleanup_check(cleanup_add_child(pid), "reader");
+    if (sigprocmask(SIG_SETMASK, &old, NULL) != 0)   /* a pending signal lands now */
+        die("sigprocmask");
+    return pid;
 }
 
 static const struct cli_option options[] = {
@@ -140,12 +169,8 @@ int main(int argc, char **argv)
 
         /* Printed before the fork, so it always precedes the reader's line. */
         printf("send #%ld (blocking): waits for room...\n", n);
-        pid = fork();
-        if (pid < 0)
-            die("fork");
-        if (pid == 0)
-            reader(msqid);
-        int child = cleanup_check(cleanup_add_child(pid), "reader");
+        int child;
+        pid = fork_reader(msqid, &child);
 
         start = monotonic_ns();
         if (msgsnd_timed(msqid, &m, (size_t)size, 0, timeout_ms) != 0)

@@ -19,6 +19,7 @@
  *       message 3: one read() returned 131072 of 1000000 bytes, content of message 3
  */
 #include "ipclab.h"
+#include "common/child.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -239,9 +240,7 @@ int main(int argc, char **argv)
         die("getsockopt SO_SNDBUF");
     printf("socket send buffer: %d bytes (SO_SNDBUF; the kernel doubles what is asked)\n", effective);
 
-    pid = fork();
-    if (pid < 0)
-        die("fork");
+    pid = fork_child_or_die(&handle);
     if (pid == 0) {
         close(sv[0]);
         if (naive)
@@ -250,7 +249,6 @@ int main(int argc, char **argv)
             child_frames(sv[1]);
         exit(0);
     }
-    handle = cleanup_check(cleanup_add_child(pid), "child");
     close(sv[1]);
 
     buf = malloc(largest > 0 ? (size_t)largest : 1);

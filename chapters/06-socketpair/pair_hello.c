@@ -18,6 +18,7 @@
  *       parent got: Message From Child.
  */
 #include "ipclab.h"
+#include "common/child.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -74,7 +75,7 @@ static const struct cli cli = {
 int main(int argc, char **argv)
 {
     char heard[TEXT_MAX];
-    int sv[2], status;
+    int sv[2], status, handle;
     pid_t pid;
 
     cli_parse(&cli, argc, argv);
@@ -84,15 +85,12 @@ int main(int argc, char **argv)
     /* region: pair */
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
         die("socketpair");
-    pid = fork();
-    if (pid < 0)
-        die("fork");
+    pid = fork_child_or_die(&handle);        /* fork, registered for cleanup */
     if (pid == 0) {
         close(sv[0]);                        /* the child talks on sv[1] */
         listen_then_say(sv[1], child_says, heard, sizeof heard);
         exit(0);
     }
-    cleanup_check(cleanup_add_child(pid), "child");
     close(sv[1]);                            /* the parent talks on sv[0] */
     printf("parent -> child: %s\n", parent_says);
     say_then_listen(sv[0], parent_says, heard, sizeof heard);
@@ -102,5 +100,6 @@ int main(int argc, char **argv)
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR)
             die("waitpid");
+    cleanup_forget(handle);
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
 }

@@ -20,6 +20,7 @@
  */
 #define _GNU_SOURCE   /* Linux: struct ucred for SO_PEERCRED, MSG_CMSG_CLOEXEC */
 #include "ipclab.h"
+#include "common/child.h"
 #include "common/uds.h"
 
 #include <ctype.h>
@@ -204,27 +205,21 @@ int main(int argc, char **argv)
      * socket can, a socketpair is the simplest. */
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, channel) != 0)
         die("socketpair");
-    worker_pid = fork();
-    if (worker_pid < 0)
-        die("fork");
+    worker_pid = fork_child_or_die(&worker_handle);
     if (worker_pid == 0) {
         close(listener);           /* the worker never accepts by itself */
         close(channel[0]);
         worker(channel[1]);
     }
-    worker_handle = cleanup_check(cleanup_add_child(worker_pid), "worker");
     close(channel[1]);
     /* end region: start */
 
-    client_pid = fork();
-    if (client_pid < 0)
-        die("fork");
+    client_pid = fork_child_or_die(&client_handle);
     if (client_pid == 0) {
         close(listener);
         close(channel[0]);
         client_process(place.path);
     }
-    client_handle = cleanup_check(cleanup_add_child(client_pid), "client");
 
     /* region: accept */
     for (int i = 1; i <= clients; i++) {
