@@ -163,13 +163,12 @@ int main(int argc, char **argv)
 
     if (block) {
         /* region: block */
-        int status;
+        int status, child;
         uint64_t start;
         pid_t pid;
 
         /* Printed before the fork, so it always precedes the reader's line. */
         printf("send #%ld (blocking): waits for room...\n", n);
-        int child;
         pid = fork_reader(msqid, &child);
 
         start = monotonic_ns();
