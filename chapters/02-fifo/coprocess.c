@@ -144,8 +144,8 @@ int main(int argc, char **argv)
         int got = read_line(from_child[0], answer, sizeof answer, timeout_ms);
         request[len - 1] = '\0';
         if (got < 0) {
-            printf("parent: asked \"%s\", no answer within %ld ms: the child's answer is "
-                   "in its stdio buffer, and we both wait\n", request, timeout_ms);
+            printf("parent: asked \"%s\", no answer within %ld ms: it sits in the child's "
+                   "stdio buffer\n", request, timeout_ms);
             timed_out = 1;
             break;
         }

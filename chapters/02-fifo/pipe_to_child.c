@@ -14,7 +14,7 @@
  * --keep-write-end, the child's wait for end-of-file runs into its timeout:
  *       child: line 1: message 1 of 5 from parent 4711
  *       child: end-of-file after 5 lines
- *       result: sent=5 received=5 bytes=155 eof=1
+ *       result: sent=5 received=5 bytes=165 eof=1 lines_ok=1
  */
 #include "ipclab.h"
 
