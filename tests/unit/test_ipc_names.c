@@ -21,6 +21,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The permission bits of a mode. */
+#define PERMS(mode) ((mode) & (S_IRWXU | S_IRWXG | S_IRWXO))
+
 /* --- environment ------------------------------------------------------------- */
 
 /* Sets (value != NULL) or unsets a variable; remembers the first value seen
@@ -140,7 +143,7 @@ static void test_names_work_with_shm_open_and_mq_open(void)
     CU_ASSERT_EQUAL_FATAL(ipc_name_make(name, sizeof name, "shm"), 0);
     fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
     CU_ASSERT_FATAL(fd >= 0);
-    CU_ASSERT(fstat(fd, &st) == 0 && (st.st_mode & 0777) == 0600);
+    CU_ASSERT(fstat(fd, &st) == 0 && PERMS(st.st_mode) == 0600);
     close(fd);
     CU_ASSERT_EQUAL(shm_unlink(name), 0);
 
@@ -387,9 +390,9 @@ static void test_keyfile_private_and_removed_by_cleanup(void)
     CU_ASSERT_STRING_NOT_EQUAL(k1.dir, k2.dir);                     /* fresh each time */
     snprintf(expect, sizeof expect, "%s/key", k1.dir);
     CU_ASSERT_STRING_EQUAL(k1.path, expect);
-    CU_ASSERT(lstat(k1.dir, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0700);
+    CU_ASSERT(lstat(k1.dir, &st) == 0 && S_ISDIR(st.st_mode) && PERMS(st.st_mode) == 0700);
     CU_ASSERT(lstat(k1.path, &st) == 0 && S_ISREG(st.st_mode) &&
-              (st.st_mode & 0777) == 0600 && st.st_size == 0);
+              PERMS(st.st_mode) == 0600 && st.st_size == 0);
 
     cleanup_run();
     CU_ASSERT(lstat(k1.path, &st) != 0 && errno == ENOENT);
