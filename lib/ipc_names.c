@@ -68,8 +68,13 @@ int ipc_keyfile_create(struct ipc_keyfile *keyfile)
     n = snprintf(keyfile->dir, sizeof keyfile->dir, "%s/ipclab-key-XXXXXX", tmp);
     if (n < 0 || (size_t)n >= sizeof keyfile->dir)
         return ENAMETOOLONG;
-    if (mkdtemp(keyfile->dir) == NULL)
-        return errno;
+    if (mkdtemp(keyfile->dir) == NULL) {
+        /* mkdtemp() leaves its last random try in the buffer: a name that
+         * never existed.  Put the template back for the caller's message. */
+        err = errno;
+        snprintf(keyfile->dir, sizeof keyfile->dir, "%s/ipclab-key-XXXXXX", tmp);
+        return err;
+    }
     if (cleanup_add_dir(keyfile->dir) < 0) {
         err = errno;
         rmdir(keyfile->dir);
