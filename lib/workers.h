@@ -29,8 +29,8 @@ int workers_start(struct workers **out, int count, worker_fn fn, void *arg);
 int workers_go(struct workers *workers);
 
 /* Waits for every worker, writes one line to stderr for each that failed
- * ("worker 2 (pid 4711) killed by SIGKILL"), frees *workers' resources and
- * stores the number that failed.  Returns 0 or an errno value. */
+ * ("worker 2 (pid 4711) killed by SIGKILL") and stores the number that
+ * failed.  Returns 0 or an errno value.  workers_free() releases the rest. */
 int workers_wait(struct workers *workers, int *failed);
 
 int workers_count(const struct workers *workers);
