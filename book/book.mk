@@ -100,10 +100,14 @@ $(BOOK_DIR)/ipclab.html: $(BOOK_FORMAT_DEPS) $(BOOK_TOOLS)/style.css
 
 # epubcheck validates every EPUB before it is kept.  Called through java:
 # /usr/bin/epubcheck is a jar that runs directly only where binfmt is set up.
+# The quick JIT tier and the serial collector cut its run from ~14 s to ~5 s
+# on a busy 2-CPU machine: it is short-lived and single-threaded.
+EPUBCHECK = java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -jar /usr/share/java/epubcheck.jar
+
 $(BOOK_DIR)/ipclab.epub: $(BOOK_FORMAT_DEPS) $(BOOK_TOOLS)/epub.css
 	@echo "book: $@"
 	@$(BOOK_OUTPUT) -t epub3 --epub-chapter-level=1 --css=$(BOOK_TOOLS)/epub.css -o $@.tmp.epub $<
-	@java -jar /usr/share/java/epubcheck.jar --quiet $@.tmp.epub || \
+	@$(EPUBCHECK) --quiet $@.tmp.epub || \
 	    { echo "book: epubcheck rejects $@ (kept as $@.tmp.epub)" >&2; exit 1; }
 	@mv -f $@.tmp.epub $@
 
