@@ -49,8 +49,8 @@
 #define MAX_POOLS 16
 #define KILL_GRACE_MS 1000      /* pool_kill_all: then SIGKILL */
 #define REAP_TICK_MS 100        /* look for dead children at least this often */
-#define PEEK_MAX 16384          /* bytes of results looked at in one peek */
 #define EXIT_TICK_MS 10         /* ... and this often while one is exiting */
+#define PEEK_MAX 16384          /* bytes of results looked at in one peek */
 
 struct job {
     struct job *next;
@@ -390,8 +390,8 @@ static _Noreturn void run_one_and_exit(struct pool *p, int fd, const struct job 
  * goes out as one frame in frame.h's format, written in one write():
  * frame_send() writes the length and the payload separately, and the
  * parent, woken by the length alone, would then wait for the payload.  For
- * thousands of small results a second that costs (pool_bench measured a
- * third more jobs per second with one write). */
+ * thousands of small results a second that costs: one write gave 15-40 %
+ * more jobs per second in pool_bench. */
 static _Noreturn void serve_jobs(struct pool *p, int fd)
 {
     for (;;) {
