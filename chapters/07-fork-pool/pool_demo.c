@@ -91,7 +91,7 @@ static size_t sleepy_job(const void *argp, size_t len, void *out, size_t cap)
     case FAULT_EXIT:
         exit(3);
     case FAULT_HANG:
-        sleep_ms(arg.sleep_ms * 10);     /* far past the time limit */
+        sleep_ms(600000);                /* ten minutes: the time limit ends it */
         break;
     }
     sleep_ms(arg.sleep_ms);
@@ -152,7 +152,7 @@ static const struct cli_option options[] = {
                       "child per job, persistent workers, threads, or in the caller"),
     CLI_OPTION_LONG("max-ms", &max_ms, 2, 10000, "MS", "a job sleeps MS/2 to MS"),
     CLI_OPTION_LONG("time-limit", &time_limit_ms, 0, 600000, "MS",
-                    "kill a job running longer, 0: no limit (--faults: 3 x max-ms)"),
+                    "kill a job running longer, 0: no limit (--faults: 2 x max-ms + 500)"),
     CLI_OPTION_LONG("wait-ms", &wait_ms, 1, 600000, "MS",
                     "report a wait for the next result longer than this"),
     CLI_OPTION_FLAG("faults", &faults,
@@ -178,8 +178,10 @@ int main(int argc, char **argv)
     if (faults && (mode == MODE_THREAD || mode == MODE_SYNC))
         usage_error("--faults needs --mode fork or prefork: a crashing job would take "
                     "the whole program down");
+    /* The limit must let every good job finish, however loaded the
+     * machine: twice the longest sleep and half a second more. */
     if (faults && time_limit_ms == 0)
-        time_limit_ms = 3 * max_ms;
+        time_limit_ms = 2 * max_ms + 500;
 
     if (mode == MODE_THREAD) {
         struct tpool_options opt = { .threads = (int)workers,

@@ -410,10 +410,11 @@ static void faults_among_good_jobs(enum pool_mode mode)
 static void test_faults_fork(void) { faults_among_good_jobs(POOL_FORK); }
 static void test_faults_prefork(void) { faults_among_good_jobs(POOL_PREFORK); }
 
-/* A job past its time limit is killed and reported; the others finish. */
+/* A job past its time limit is killed and reported; the others finish.
+ * The limit leaves the quick job a wide margin on a loaded machine. */
 static void time_limit(enum pool_mode mode)
 {
-    struct pool *p = make_pool(mode, 2, 100);
+    struct pool *p = make_pool(mode, 2, 500);
     int forever = 60000, quick = 0;
     uint64_t slow = submit(p, sleep_job, &forever, sizeof forever);
     uint64_t fast = submit(p, sleep_job, &quick, sizeof quick);
@@ -424,7 +425,7 @@ static void time_limit(enum pool_mode mode)
         if (r.id == slow) {
             saw_slow = true;
             CU_ASSERT_EQUAL(r.outcome, POOL_TIMED_OUT);
-            CU_ASSERT_PTR_NOT_NULL(strstr(r.detail, "100 ms time limit"));
+            CU_ASSERT_PTR_NOT_NULL(strstr(r.detail, "500 ms time limit"));
         } else if (r.id == fast) {
             saw_fast = true;
             CU_ASSERT_EQUAL(r.outcome, POOL_DONE);
@@ -451,9 +452,11 @@ static void malformed(enum pool_mode mode)
         { frame_wrong_id_job, "result for job 999999" },
         { frame_short_job, "shorter than a job id" },
         { frame_truncated_job, "ended inside a frame" },
-        { frame_stall_job, "stalled inside a frame for 50 ms" },
+        { frame_stall_job, "stalled inside a frame for 300 ms" },
     };
-    struct pool_options opt = { .workers = 1, .mode = mode, .stall_ms = 50 };
+    /* A good frame_send() writes its frame in two pieces: stall_ms must
+     * exceed any pause between them, even on a loaded machine. */
+    struct pool_options opt = { .workers = 1, .mode = mode, .stall_ms = 300 };
     struct pool *p = NULL;
 
     CU_ASSERT_EQUAL_FATAL(pool_create(&p, &opt), 0);
