@@ -7,6 +7,7 @@
 #include "die.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,11 +45,13 @@ void wait_status_describe(int status, char *buf, size_t size)
     }
 }
 
-static _Noreturn void run_worker(struct workers *w, int index, worker_fn fn, void *arg)
+static _Noreturn void run_worker(struct workers *w, int index, worker_fn fn, void *arg,
+                                 const sigset_t *mask)
 {
     char go;
     ssize_t got;
 
+    pthread_sigmask(SIG_SETMASK, mask, NULL);   /* the parent blocked them */
     close(w->barrier[1]);
     do                                  /* EOF = the barrier opened */
         got = read(w->barrier[0], &go, 1);
@@ -66,6 +69,7 @@ static void kill_started(struct workers *w, int started)
 int workers_start(struct workers **out, int count, worker_fn fn, void *arg)
 {
     struct workers *w;
+    sigset_t stop, old_mask;
     int err = 0;
 
     if (count < 1)
@@ -86,10 +90,19 @@ int workers_start(struct workers **out, int count, worker_fn fn, void *arg)
     }
     w->count = count;
     fflush(NULL);       /* or each child would print the parent's pending output */
+    /* A stop signal between fork() and cleanup_add_child() would leave that
+     * child unknown to the cleanup: hold the stop signals until every child
+     * is registered. */
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
+    sigaddset(&stop, SIGQUIT);
+    pthread_sigmask(SIG_BLOCK, &stop, &old_mask);
     for (int i = 0; i < count; i++) {
         pid_t pid = fork();
         if (pid == 0)
-            run_worker(w, i, fn, arg);
+            run_worker(w, i, fn, arg, &old_mask);
         if (pid < 0) {
             err = errno;
         } else {
@@ -103,12 +116,14 @@ int workers_start(struct workers **out, int count, worker_fn fn, void *arg)
         }
         if (err != 0) {
             kill_started(w, i);
+            pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
             close(w->barrier[0]);
             close(w->barrier[1]);
             workers_free(w);
             return err;
         }
     }
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     close(w->barrier[0]);
     w->barrier[0] = -1;
     *out = w;
