@@ -326,6 +326,7 @@ void tpool_destroy(struct tpool *p)
 int tpool_submit(struct tpool *p, pool_job_fn fn, const void *arg, size_t arg_len, uint64_t *id)
 {
     struct tjob *job;
+    uint64_t job_id;
     int err;
 
     if (fn == NULL || arg_len > POOL_ARG_MAX || (arg == NULL && arg_len > 0))
@@ -338,17 +339,19 @@ int tpool_submit(struct tpool *p, pool_job_fn fn, const void *arg, size_t arg_le
     if (arg_len > 0)
         memcpy(job->arg, arg, arg_len);
 
+    /* Once the job is queued and the mutex released, a thread may run it
+     * and another collect and free it: its id is read under the mutex. */
     if (p->opt.sync) {
         unsigned char buf[POOL_OUTPUT_MAX];
         size_t len;
         unsigned char *output = run_job(fn, job->arg, arg_len, buf, &len);
         pthread_mutex_lock(&p->lock);
-        job->id = p->next_id++;
+        job->id = job_id = p->next_id++;
         finish(p, job, POOL_DONE, output, len, "returned %zu bytes", len);
         pthread_mutex_unlock(&p->lock);
     } else {
         pthread_mutex_lock(&p->lock);
-        job->id = p->next_id++;
+        job->id = job_id = p->next_id++;
         p->stopping = false;
         push(&p->pending, job);
         err = ensure_thread(p);
@@ -365,7 +368,7 @@ int tpool_submit(struct tpool *p, pool_job_fn fn, const void *arg, size_t arg_le
         pthread_mutex_unlock(&p->lock);
     }
     if (id != NULL)
-        *id = job->id;
+        *id = job_id;
     return 0;
 }
 
