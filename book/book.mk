@@ -47,14 +47,16 @@ BOOK_PANDOC = $(BOOK_ENV) $(PANDOC) --lua-filter=$(BOOK_FILTER)
 ##book: install what is missing, build the programs and write build/book/ipclab.html, .pdf, .epub
 book:
 	@scripts/deps.sh book
-	@$(MAKE) --no-print-directory all book-all
+	@$(MAKE) --no-print-directory book-all
 
-book-all: $(BOOK_OUTPUTS)
+# Every program, not only those the book runs: the preface tells the reader
+# to run any of them from build/.
+book-all: $(PROGRAMS) $(BOOK_OUTPUTS)
 	@for dir in chapters/[0-9][0-9]-*/; do \
 	    name=$${dir#chapters/}; name=$${name%/}; \
 	    [ -f $(BOOK_TEXT)/$$name.md ] || echo "book: note: chapters/$$name has no $(BOOK_TEXT)/$$name.md, so it is not in the book"; \
 	done
-	@ls -l $(BOOK_OUTPUTS) | awk '{ print "book: wrote " $$NF " (" $$5 " bytes)" }'
+	@ls -l $(BOOK_OUTPUTS) | awk '{ print "book: " $$NF " (" $$5 " bytes)" }'
 
 ##book-html: only the HTML book (no TeX needed: quick while writing a chapter)
 book-html: $(BOOK_DIR)/ipclab.html
