@@ -19,6 +19,10 @@ start_background() {
     local path
     path=$(program "$1") || return 1
     shift
+    # Empty the files first, here: the background job's own redirection
+    # happens later, and a wait could read the previous run's output.
+    : > "$BATS_TEST_TMPDIR/out"
+    : > "$BATS_TEST_TMPDIR/err"
     env --default-signal=INT "$path" "$@" > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" &
     bg_pid=$!
 }
