@@ -35,7 +35,8 @@ local root = pandoc.system.get_working_directory()
 local path = pandoc.path
 
 local DEFAULT_TIMEOUT = 10     -- seconds a .run or .plot may take
-local OUTPUT_WIDTH = 104       -- longer output lines wrap (the PDF fits ~108)
+local OUTPUT_WIDTH = 104       -- longer output lines wrap (the PDF fits ~110)
+local LISTING_WIDTH = 110      -- longer source lines stick out of the PDF page
 -- Prompt lines reach the output stream with this mark in front, so they
 -- are told apart from a program that prints "$ " itself.
 local PROMPT_MARK = '\1'
@@ -425,9 +426,18 @@ local function include_block(el)
         fail(what, file .. ' is empty')
     end
 
-    local excerpt = {}
+    -- Code does not wrap in the PDF (no fvextra): say which lines stick out.
+    local excerpt, long = {}, {}
     for i = first, last do
         excerpt[#excerpt + 1] = expand_tabs(lines[i])
+        if (utf8.len(excerpt[#excerpt]) or 0) > LISTING_WIDTH then
+            long[#long + 1] = tostring(i)
+        end
+    end
+    if #long > 0 then
+        io.stderr:write('book: warning: ' .. input .. ': ' .. what .. ': lines longer than ' ..
+            LISTING_WIDTH .. ' columns stick out of the PDF page: ' .. file .. ' line' ..
+            (#long > 1 and 's ' or ' ') .. table.concat(long, ', ') .. '\n')
     end
 
     -- The language: a class next to .include, else the file's extension.
@@ -557,7 +567,7 @@ end
 -- Where the outputs were produced, once per book (the preface).
 local function environment_block()
     local function sh(cmd)
-        local f = io.popen(cmd .. ' 2>/dev/null', 'r')
+        local f = io.popen('{ ' .. cmd .. '; } 2>/dev/null', 'r')
         local out = f:read('a'):gsub('%s+$', '')
         f:close()
         return out
