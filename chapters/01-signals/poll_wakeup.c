@@ -15,7 +15,7 @@
  *
  * You should see a child send SIGUSR1 and the loop wake by signal, except
  * for --method flag with the signal in the gap, which sleeps to the timeout:
- *       poll_wakeup: woken by SIGUSR1 after 0.041 ms (self-pipe)
+ *       poll_wakeup: woken by SIGUSR1 0.041 ms after it was sent (self-pipe)
  *       result: method=self-pipe land=gap woke_by=signal missed=0 ms=0.052
  *       result: method=flag land=gap woke_by=timeout missed=1 ms=500.261
  */

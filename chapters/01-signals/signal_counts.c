@@ -14,8 +14,8 @@
  * You should see the SIGUSR1 count below the number sent (exactly 1 when the
  * receiver blocks them), and every SIGRTMIN counted, values in order:
  *       SIGUSR1  (kill):     sent 1000, arrived 217
- *       SIGRTMIN (sigqueue): sent 1000, arrived 1000, values 1..1000 in order
- *       result: sent=1000 standard=217 realtime=1000 rt_in_order=1 rt_sum_ok=1
+ *       SIGRTMIN (sigqueue): sent 1000, arrived 1000, values 1..1000 in order, sum 500500 ...
+ *       result: sent=1000 standard=217 realtime=1000 rt_in_order=1 rt_sum_ok=1 rt_queued=1
  */
 #include "ipclab.h"
 
