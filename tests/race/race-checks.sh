@@ -21,7 +21,9 @@ median() {  # median of the numbers on stdin
 }
 
 passed=0 failed=0
-printf '%-34s %-15s %6s %8s %11s %9s  %s\n' demo variant trials "lost in" "median lost" "median ms" verdict
+# "key" is what the check reads from the result line (lost, over, torn...);
+# "key>0 in" counts the trials where it was above zero.
+printf '%-34s %-16s %6s %-5s %8s %8s %9s  %s\n' demo variant trials key "key>0 in" median "median ms" verdict
 while read -r program variant trials expect args; do
     [[ -z $program || $program == \#* ]] && continue
     binary=$build/chapters/$program
@@ -68,8 +70,8 @@ while read -r program variant trials expect args; do
         verdict="FAIL: $bad of $trials runs; $reason"
         failed=$((failed + 1))
     fi
-    printf '%-34s %-15s %6d %8s %11s %9s  %s\n' "$program" "$variant" "$trials" \
-        "$with_loss" "$(printf '%s\n' "${values[@]}" | median)" \
+    printf '%-34s %-16s %6d %-5s %8s %8s %9s  %s\n' "$program" "$variant" "$trials" \
+        "$key" "$with_loss" "$(printf '%s\n' "${values[@]}" | median)" \
         "$(printf '%s\n' "${times[@]}" | median)" "$verdict"
 done < "$checks"
 
