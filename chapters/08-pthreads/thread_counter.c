@@ -133,7 +133,7 @@ int main(int argc, char **argv)
     if (pin)
         cpu = pin_to_one_cpu_or_die();   /* threads created later inherit it */
     err = pthread_spin_init(&spinlock, PTHREAD_PROCESS_PRIVATE);
-    if (err == 0)   /* +1: main waits at the start line too, then starts the clock */
+    if (err == 0)   /* +1: main waits at the start line too */
         err = pthread_barrier_init(&start_line, NULL, (unsigned)threads + 1);
     if (err != 0)
         die_errnum(err, "pthread_spin_init / pthread_barrier_init");
@@ -150,10 +150,12 @@ int main(int argc, char **argv)
         if (err != 0)
             die_errnum(err, "pthread_create");
     }
+    /* The clock starts before the start line: once it opens, main may not
+     * run again until the threads are done. */
+    start = monotonic_ns();
     err = pthread_barrier_wait(&start_line);
     if (err != 0 && err != PTHREAD_BARRIER_SERIAL_THREAD)
         die_errnum(err, "pthread_barrier_wait");
-    start = monotonic_ns();
     for (long t = 0; t < threads; t++) {
         err = pthread_join(tids[t], NULL);
         if (err != 0)
