@@ -8,7 +8,7 @@
 
 TSAN_THREAD_PROGRAMS := chapters/08-pthreads/thread_counter
 
-##tsan: build the thread demo with -fsanitize=thread into build/tsan; check the unlocked run is reported, the locked ones clean
+##tsan: thread demo built with -fsanitize=thread: the unlocked run must be reported, the locked not
 tsan:
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/tsan SANITIZE=thread \
 	    $(TSAN_THREAD_PROGRAMS:%=$(BUILD)/tsan/%)

@@ -36,7 +36,8 @@ for lock in none mutex spinlock atomic; do
              grep -q '^result: .* lost=0 ' "$out/stdout"; then
             verdict="ok: clean, lost=0"
         else
-            verdict="FAIL: expected no report and lost=0; exit $rc, $races data race reports, $(grep -m1 '^result:' "$out/stdout")"
+            result=$(grep -m1 '^result:' "$out/stdout")
+            verdict="FAIL: expected no report and lost=0; exit $rc, $races data race reports, $result"
         fi
         printf 'tsan: --lock %-8s %-32s %s\n' "$lock" "$mode" "$verdict"
         if [[ $verdict == ok* ]]; then
