@@ -25,10 +25,10 @@ SANITIZE ?=
 #                      the XSI option, where System V IPC (shmget, semop,
 #                      msgsnd) and ftok live.  Every file is held to this.
 #   _GNU_SOURCE        is NOT set here.  The few files that need a Linux
-#                      extension define it on their first line, next to a
-#                      comment naming the extension (CPU affinity, semtimedop,
-#                      strerrorname_np, ...), so the non-portable parts stay
-#                      visible and small.
+#                      extension define it right after their header comment,
+#                      before any #include, next to a comment naming the
+#                      extension (CPU affinity, semtimedop, strerrorname_np,
+#                      ...), so the non-portable parts stay visible and small.
 FEATURES := -D_XOPEN_SOURCE=700
 WARNINGS := -Wall -Wextra -Werror
 SAN_FLAGS := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer)

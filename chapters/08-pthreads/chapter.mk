@@ -8,7 +8,7 @@
 
 TSAN_THREAD_PROGRAMS := chapters/08-pthreads/thread_counter
 
-##tsan: thread demo built with -fsanitize=thread: the unlocked run must be reported, the locked not
+##tsan: build the thread demo with TSan; the unlocked run must be reported, no locked one
 tsan:
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/tsan SANITIZE=thread \
 	    $(TSAN_THREAD_PROGRAMS:%=$(BUILD)/tsan/%)

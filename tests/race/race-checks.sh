@@ -12,8 +12,15 @@ checks=${1:-$root/tests/race/checks.txt}
 build=${IPCLAB_BUILD:-build}
 case $build in /*) ;; *) build=$root/$build ;; esac
 
-field() {   # field KEY LINE: the value of KEY=... in LINE
-    sed -n "s/.*[ :]$1=\\([^ ]*\\).*/\\1/p" <<<"$2"
+# field VAR KEY LINE: sets VAR to the value of KEY=... in LINE, or to "".
+# Bash's own regex, not grep or sed: a fork per trial adds up under load.
+field() {
+    local pattern="[ :]$2=([^ ]*)"
+    if [[ $3 =~ $pattern ]]; then
+        printf -v "$1" '%s' "${BASH_REMATCH[1]}"
+    else
+        printf -v "$1" '%s' ""
+    fi
 }
 
 median() {  # median of the numbers on stdin
@@ -44,15 +51,17 @@ while read -r program variant trials expect args; do
         # shellcheck disable=SC2086  # args are words by design
         out=$(timeout -k 2 60 "$binary" $args 2>&1)
         rc=$?
-        line=$(grep -m1 '^result:' <<<"$out")
-        value=$(field "$key" "$line")
+        line=
+        [[ $out =~ (^|$'\n')(result:[^$'\n']*) ]] && line=${BASH_REMATCH[2]}
+        field value "$key" "$line"
         if ((rc != 0)) || [[ -z $value ]]; then
             bad=$((bad + 1))
             reason="trial $t: exit $rc, output: $(tail -n 2 <<<"$out" | tr '\n' ' ')"
             continue
         fi
         values+=("$value")
-        times+=("$(field ms "$line")")
+        field ms ms "$line"
+        times+=("$ms")
         ((value > 0)) && with_loss=$((with_loss + 1))
         case $op in
             '>=') ((value >= want)) || { bad=$((bad + 1)); reason="trial $t: $key=$value, below $want"; } ;;
