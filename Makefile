@@ -115,8 +115,10 @@ asan:
 
 # --- tools ---------------------------------------------------------------------------
 ##compile_commands.json: write the compilation database editors and clang-tidy read
+# (chapter subfolders are on every file's include path here: an editor needs
+# no more precision than that, and the real build's flags stay in chapter.mk)
 compile_commands.json: $(FLAGS_STAMP) $(PROGRAM_SOURCES) $(LIB_SOURCES) $(UNIT_SOURCES)
-	@scripts/compile-commands.sh '$(CC) $(ALL_CFLAGS) -Itests/unit' $(sort $(LIB_SOURCES) $(PROGRAM_SOURCES) $(UNIT_SOURCES) tests/unit/unit.c) > $@
+	@scripts/compile-commands.sh '$(CC) $(ALL_CFLAGS) -Itests/unit $(patsubst %/,-I%,$(wildcard chapters/*/*/))' $(sort $(LIB_SOURCES) $(PROGRAM_SOURCES) $(UNIT_SOURCES) tests/unit/unit.c) > $@
 	@echo "wrote $@"
 
 ##clean: remove build/ and compile_commands.json
