@@ -45,13 +45,11 @@ void wait_status_describe(int status, char *buf, size_t size)
     }
 }
 
-static _Noreturn void run_worker(struct workers *w, int index, worker_fn fn, void *arg,
-                                 const sigset_t *mask)
+static _Noreturn void run_worker(struct workers *w, int index, worker_fn fn, void *arg)
 {
     char go;
     ssize_t got;
 
-    pthread_sigmask(SIG_SETMASK, mask, NULL);   /* the parent blocked them */
     close(w->barrier[1]);
     do                                  /* EOF = the barrier opened */
         got = read(w->barrier[0], &go, 1);
@@ -66,11 +64,52 @@ static void kill_started(struct workers *w, int started)
         cleanup_remove(w->cleanup_handles[i]);   /* SIGTERM, then reap */
 }
 
+pid_t fork_child(int *handle)
+{
+    sigset_t stop, old;
+    pid_t pid;
+    int err;
+
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
+    sigaddset(&stop, SIGQUIT);
+    fflush(NULL);
+    pthread_sigmask(SIG_BLOCK, &stop, &old);
+    pid = fork();
+    if (pid == 0) {
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return 0;
+    }
+    err = errno;
+    if (pid > 0) {
+        *handle = cleanup_add_child(pid);
+        if (*handle < 0) {
+            err = errno;
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            pid = -1;
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);   /* a pending stop signal lands now */
+    errno = err;
+    return pid;
+}
+
+pid_t fork_child_or_die(int *handle)
+{
+    pid_t pid = fork_child(handle);
+
+    if (pid < 0)
+        die("fork");
+    return pid;
+}
+
 int workers_start(struct workers **out, int count, worker_fn fn, void *arg)
 {
     struct workers *w;
-    sigset_t stop, old_mask;
-    int err = 0;
+    int err;
 
     if (count < 1)
         return EINVAL;
@@ -89,41 +128,20 @@ int workers_start(struct workers **out, int count, worker_fn fn, void *arg)
         return err;
     }
     w->count = count;
-    fflush(NULL);       /* or each child would print the parent's pending output */
-    /* A stop signal between fork() and cleanup_add_child() would leave that
-     * child unknown to the cleanup: hold the stop signals until every child
-     * is registered. */
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGHUP);
-    sigaddset(&stop, SIGQUIT);
-    pthread_sigmask(SIG_BLOCK, &stop, &old_mask);
     for (int i = 0; i < count; i++) {
-        pid_t pid = fork();
+        pid_t pid = fork_child(&w->cleanup_handles[i]);
         if (pid == 0)
-            run_worker(w, i, fn, arg, &old_mask);
+            run_worker(w, i, fn, arg);
         if (pid < 0) {
             err = errno;
-        } else {
-            w->pids[i] = pid;
-            w->cleanup_handles[i] = cleanup_add_child(pid);
-            if (w->cleanup_handles[i] < 0) {
-                err = errno;
-                kill(pid, SIGKILL);
-                waitpid(pid, NULL, 0);
-            }
-        }
-        if (err != 0) {
             kill_started(w, i);
-            pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
             close(w->barrier[0]);
             close(w->barrier[1]);
             workers_free(w);
             return err;
         }
+        w->pids[i] = pid;
     }
-    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     close(w->barrier[0]);
     w->barrier[0] = -1;
     *out = w;

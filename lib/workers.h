@@ -39,6 +39,18 @@ pid_t workers_pid(const struct workers *workers, int index);
 /* Frees the structure (after workers_wait). */
 void workers_free(struct workers *workers);
 
+/* Forks one child that cleanup.h is sure to know about.  Between fork() and
+ * cleanup_add_child() a SIGINT or SIGTERM would run the cleanup before the
+ * child is registered, and the child would live on; so the stop signals are
+ * blocked across that gap (one arriving meanwhile is delivered right after
+ * the registration, and then stops the child too).  Pending stdio output is
+ * flushed first, or the child would print it a second time.
+ * Like fork(): returns 0 in the child, the child's pid in the parent, which
+ * gets the cleanup handle in *handle (cleanup_forget() it once the child is
+ * reaped), or -1 with errno set (no child is left running). */
+pid_t fork_child(int *handle);
+pid_t fork_child_or_die(int *handle);
+
 /* Describes a wait status: "exited with status 0", "exited with status 3",
  * "killed by SIGKILL", "killed by SIGSEGV (core dumped)". */
 void wait_status_describe(int status, char *buf, size_t size);

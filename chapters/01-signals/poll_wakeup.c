@@ -201,16 +201,12 @@ int main(int argc, char **argv)
     wake_fd = setup_method();
     if (pipe(go) != 0 || pipe(sent) != 0)
         die("pipe");
-    fflush(NULL);
-    pid = fork();
-    if (pid < 0)
-        die("fork");
+    pid = fork_child_or_die(&handle);   /* registered for cleanup */
     if (pid == 0) {
         close(go[1]);
         close(sent[0]);
         run_signaller(getppid(), go[0], sent[1]);
     }
-    handle = cleanup_check(cleanup_add_child(pid), "signaller");
     close(go[0]);
     close(sent[1]);
     printf("%s: method %s; SIGUSR1 lands %s; timeout %ld ms\n", program_name,

@@ -169,16 +169,12 @@ int main(int argc, char **argv)
     cli_parse(&cli, argc, argv);
     if (pipe(up) != 0 || pipe(down) != 0)
         die("pipe");
-    fflush(NULL);
-    pid = fork();
-    if (pid < 0)
-        die("fork");
+    pid = fork_child_or_die(&handle);   /* registered for cleanup */
     if (pid == 0) {
         close(up[0]);
         close(down[1]);
         run_receiver(up[1], down[0]);
     }
-    handle = cleanup_check(cleanup_add_child(pid), "receiver");
     close(up[1]);
     close(down[0]);
     if (read_full(up[0], &byte, 1) != 1)

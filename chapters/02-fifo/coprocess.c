@@ -122,16 +122,12 @@ int main(int argc, char **argv)
     /* region: pipes */
     if (pipe(to_child) != 0 || pipe(from_child) != 0)
         die("pipe");
-    fflush(NULL);
-    pid = fork();
-    if (pid < 0)
-        die("fork");
+    pid = fork_child_or_die(&handle);   /* registered for cleanup */
     if (pid == 0) {
         close(to_child[1]);      /* the child reads requests ... */
         close(from_child[0]);    /* ... and writes answers */
         run_child(to_child[0], from_child[1]);
     }
-    handle = cleanup_check(cleanup_add_child(pid), "coprocess");
     close(to_child[0]);
     close(from_child[1]);
     /* end region: pipes */

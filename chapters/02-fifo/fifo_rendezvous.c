@@ -218,16 +218,12 @@ int main(int argc, char **argv)
     if (!no_partner) {
         if (pipe(report) != 0 || pipe(go) != 0)
             die("pipe");
-        fflush(NULL);
-        pid = fork();
-        if (pid < 0)
-            die("fork");
+        pid = fork_child_or_die(&handle);   /* registered for cleanup */
         if (pid == 0) {
             close(report[0]);
             close(go[1]);
             run_second(path, second, go[0], report[1]);
         }
-        handle = cleanup_check(cleanup_add_child(pid), "partner");
         close(report[1]);
         close(go[0]);
     }

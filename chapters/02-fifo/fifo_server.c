@@ -111,11 +111,8 @@ int main(int argc, char **argv)
     printf("%s: listening on %s\n", program_name, path);
 
     start = monotonic_ns();
-    fflush(NULL);
     for (int i = 0; i < nclients; i++) {
-        pid_t pid = fork();
-        if (pid < 0)
-            die("fork");
+        pid_t pid = fork_child_or_die(&handles[i]);   /* registered for cleanup */
         if (pid == 0) {
             char label[64];
             close(from_clients);
@@ -124,7 +121,6 @@ int main(int argc, char **argv)
             exit(fifo_client_run(label, path, each, timeout_ms) == each ? 0 : 1);
         }
         pids[i] = pid;
-        handles[i] = cleanup_check(cleanup_add_child(pid), "client");
     }
 
     /* region: serve */

@@ -117,15 +117,11 @@ int main(int argc, char **argv)
     /* region: parent */
     if (pipe(fds) != 0 || pipe(back) != 0)
         die("pipe");
-    fflush(NULL);
-    pid = fork();
-    if (pid < 0)
-        die("fork");
+    pid = fork_child_or_die(&handle);   /* registered for cleanup */
     if (pid == 0) {
         close(back[0]);
         run_child(fds, back[1], getppid());
     }
-    handle = cleanup_check(cleanup_add_child(pid), "child");
     close(fds[0]);            /* the parent only writes */
     close(back[1]);
     for (long i = 1; i <= nlines; i++) {

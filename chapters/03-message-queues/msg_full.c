@@ -73,31 +73,14 @@ static _Noreturn void reader(int msqid)
     exit(0);
 }
 
-/* fork() and register the reader with cleanup.h, with SIGINT and SIGTERM
- * blocked in between: a signal in that gap would run the cleanup before the
- * reader is registered, and leave the reader behind. */
+/* The reader is registered with cleanup.h (fork_child_or_die), so a Ctrl-C
+ * while the parent waits stops it too. */
 static pid_t fork_reader(int msqid, int *handle)
 {
-    sigset_t stop, old;
-    pid_t pid;
+    pid_t pid = fork_child_or_die(handle);
 
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGHUP);
-    sigaddset(&stop, SIGQUIT);
-    if (sigprocmask(SIG_BLOCK, &stop, &old) != 0)
-        die("sigprocmask");
-    pid = fork();
-    if (pid < 0)
-        die("fork");
-    if (pid == 0) {
-        sigprocmask(SIG_SETMASK, &old, NULL);
+    if (pid == 0)
         reader(msqid);
-    }
-    *handle = cleanup_check(cleanup_add_child(pid), "reader");
-    if (sigprocmask(SIG_SETMASK, &old, NULL) != 0)   /* a pending signal lands now */
-        die("sigprocmask");
     return pid;
 }
 

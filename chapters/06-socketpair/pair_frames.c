@@ -19,7 +19,6 @@
  *       message 3: one read() returned 131072 of 1000000 bytes, content of message 3
  */
 #include "ipclab.h"
-#include "common/child.h"
 
 #include <errno.h>
 #include <signal.h>

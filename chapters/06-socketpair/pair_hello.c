@@ -18,7 +18,6 @@
  *       parent got: Message From Child.
  */
 #include "ipclab.h"
-#include "common/child.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -20,7 +20,6 @@
  */
 #define _GNU_SOURCE   /* Linux: struct ucred for SO_PEERCRED, MSG_CMSG_CLOEXEC */
 #include "ipclab.h"
-#include "common/child.h"
 #include "common/uds.h"
 
 #include <ctype.h>

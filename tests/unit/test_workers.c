@@ -256,6 +256,50 @@ static void test_sigterm_to_the_parent_takes_workers_down(void)
     free_board(p.b);
 }
 
+/* --- fork_child ---------------------------------------------------------- */
+
+/* A parent that forks one child with fork_child(), reports the child's pid
+ * and waits to be signalled. */
+static int fork_one_then_wait(void *arg)
+{
+    int ready = *(int *)arg;
+    int handle = -1;
+    pid_t pid = fork_child(&handle);
+
+    if (pid < 0)
+        return 2;
+    if (pid == 0) {
+        nap_ms(10000);
+        _exit(0);
+    }
+    if (handle < 0)
+        return 4;
+    if (write_full(ready, &pid, sizeof pid) != (ssize_t)sizeof pid)
+        return 2;
+    nap_ms(10000);
+    return 3;
+}
+
+static void test_fork_child_is_taken_down_by_the_parents_cleanup(void)
+{
+    int fds[2], status;
+    pid_t parent, child = 0;
+
+    CU_ASSERT_FATAL(pipe(fds) == 0);
+    parent = unit_fork(fork_one_then_wait, &fds[1]);
+    close(fds[1]);
+    CU_ASSERT_EQUAL_FATAL(read_full(fds[0], &child, sizeof child), (ssize_t)sizeof child);
+    close(fds[0]);
+    CU_ASSERT_FATAL(child > 0);
+    CU_ASSERT_EQUAL(kill(child, 0), 0);          /* it runs, as the parent's child */
+    CU_ASSERT_EQUAL(kill(parent, SIGTERM), 0);
+    status = unit_wait_timeout(parent, 10000);
+    CU_ASSERT_TRUE(unit_killed_by(status, SIGTERM));
+    /* The parent's cleanup stopped and reaped it before the parent died. */
+    CU_ASSERT(kill(child, 0) != 0 && errno == ESRCH);
+    kill(child, SIGKILL);                        /* if the test failed */
+}
+
 /* --- wait_status_describe ------------------------------------------------------- */
 
 static int exit_with(void *arg)
@@ -323,6 +367,7 @@ static CU_TestInfo tests[] = {
     { "workers_wait opens a barrier never opened", test_wait_releases_a_barrier_never_opened },
     { "bad counts and a second workers_go are EINVAL", test_bad_arguments },
     { "SIGTERM to the parent takes the workers down", test_sigterm_to_the_parent_takes_workers_down },
+    { "fork_child: the parent's cleanup takes the child down", test_fork_child_is_taken_down_by_the_parents_cleanup },
     { "wait_status_describe", test_wait_status_describe },
     CU_TEST_INFO_NULL,
 };
