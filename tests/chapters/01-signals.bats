@@ -11,41 +11,6 @@ supervisor=01-signals/supervisor
 counts=01-signals/signal_counts
 wakeup=01-signals/poll_wakeup
 
-# start_background NN-topic/NAME [ARG]...: starts a program in the
-# background, stdout and stderr into files, SIGINT at its default action (a
-# background job inherits it ignored; env restores it, as a terminal's Ctrl-C
-# would find it).  Sets $bg_pid.
-start_background() {
-    local path
-    path=$(program "$1") || return 1
-    shift
-    # Empty the files first, here: the background job's own redirection
-    # happens later, and a wait could read the previous run's output.
-    : > "$BATS_TEST_TMPDIR/out"
-    : > "$BATS_TEST_TMPDIR/err"
-    env --default-signal=INT "$path" "$@" > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" &
-    bg_pid=$!
-}
-
-# wait_for_output TEXT: waits until the background program's stdout holds TEXT.
-wait_for_output() {
-    local deadline=$((SECONDS + 5))
-    until grep -sqF -- "$1" "$BATS_TEST_TMPDIR/out"; do
-        ((SECONDS < deadline)) || fail "no '$1' in the output: $(cat "$BATS_TEST_TMPDIR/out")"
-        sleep 0.01
-    done
-}
-
-# signal_background SIG: sends SIG, waits for the program, sets $status,
-# $output and $lines (its stdout) as run does.
-signal_background() {
-    kill -"$1" "$bg_pid"
-    status=0
-    wait "$bg_pid" || status=$?
-    output=$(cat "$BATS_TEST_TMPDIR/out")
-    mapfile -t lines <<<"$output"
-}
-
 # --- signal_worker ----------------------------------------------------------
 
 @test "signal_worker: SIGTERM from its timer stops it cleanly, after the interrupted job finished" {
@@ -69,7 +34,7 @@ signal_background() {
         start_background $worker --timer-ms 0 --max-ms 10000 --job-ms 10
         wait_for_output "started (pid $bg_pid)"
         sleep 0.05
-        signal_background $sig
+        finish_background $sig
         assert_equal "$status" 0
         assert_line --regexp "^signal_worker: SIG$sig arrived (during|after) job [0-9]+"
         assert_line --partial "stopped cleanly after"
@@ -168,7 +133,7 @@ signal_background() {
     for sig in TERM INT; do
         start_background $supervisor --workers 3 --run-ms 600000 --job-ms 10
         wait_for_output "worker 2 (pid"
-        signal_background $sig
+        finish_background $sig
         assert_equal "$status" 0
         assert_line "supervisor: got SIG$sig; stopping the workers"
         assert_line "result: workers=3 started=3 reaped=3 clean=3 died=0 zombies=0 children_left=0"
@@ -278,7 +243,7 @@ signal_background() {
             start_background $wakeup --method $method --land poll --delay-ms 100000 --timeout-ms 200000
             wait_for_output "; timeout 200000 ms"
             sleep 0.05
-            signal_background $sig
+            finish_background $sig
             assert_equal "$status" 0
             assert_line "poll_wakeup: woken by SIG$sig; stopping cleanly"
             assert_equal "$(result_field woke_by)" "SIG$sig"

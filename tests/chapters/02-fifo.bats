@@ -13,40 +13,6 @@ server=02-fifo/fifo_server
 client=02-fifo/fifo_client
 atomicity=02-fifo/pipe_buf_atomicity
 
-# start_background NN-topic/NAME [ARG]...: starts a program in the
-# background, stdout and stderr into files, SIGINT at its default action.
-# Sets $bg_pid.
-start_background() {
-    local path
-    path=$(program "$1") || return 1
-    shift
-    # Empty the files first, here: the background job's own redirection
-    # happens later, and a wait could read the previous run's output.
-    : > "$BATS_TEST_TMPDIR/out"
-    : > "$BATS_TEST_TMPDIR/err"
-    env --default-signal=INT "$path" "$@" > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" &
-    bg_pid=$!
-}
-
-# wait_for_output TEXT: waits until the background program's stdout holds TEXT.
-wait_for_output() {
-    local deadline=$((SECONDS + 5))
-    until grep -sqF -- "$1" "$BATS_TEST_TMPDIR/out"; do
-        ((SECONDS < deadline)) || fail "no '$1' in the output: $(cat "$BATS_TEST_TMPDIR/out")"
-        sleep 0.01
-    done
-}
-
-# finish_background [SIG]: sends SIG (if given), waits for the program, and
-# sets $status, $output and $lines from its stdout, as run does.
-finish_background() {
-    [[ -z ${1:-} ]] || kill -"$1" "$bg_pid"
-    status=0
-    wait "$bg_pid" || status=$?
-    output=$(cat "$BATS_TEST_TMPDIR/out")
-    mapfile -t lines <<<"$output"
-}
-
 # --- pipe_to_child ----------------------------------------------------------
 
 @test "pipe_to_child: the child reads every line in order, then end-of-file" {

@@ -63,27 +63,15 @@ counter=05-shm-counter-race/shm_counter
 }
 
 @test "shm_counter: SIGINT or SIGTERM mid-run leaves no semaphore, segment or worker behind" {
-    local sig path
-    path=$(program $counter)
+    local sig
     for sig in INT TERM; do
         # Long enough to be interrupted: System V semaphore, many increments.
-        # A background job starts with SIGINT ignored; env gives it back the
-        # default, as a terminal's Ctrl-C would find it.
-        env --default-signal=INT "$path" --lock sysv-sem --iters 100000000 --procs 2 \
-            > "$BATS_TEST_TMPDIR/out" &
-        local pid=$!
-        # Wait until the workers run (the header line is printed just before).
-        local deadline=$((SECONDS + 5))
-        until grep -q processes "$BATS_TEST_TMPDIR/out"; do
-            ((SECONDS < deadline)) || fail "no header line"
-            sleep 0.01
-        done
+        start_background $counter --lock sysv-sem --iters 100000000 --procs 2
+        wait_for_output processes      # the header, printed as the workers start
         sleep 0.1
-        kill -$sig $pid
-        local rc=0
-        wait $pid || rc=$?
+        finish_background $sig
         # Killed by the signal (re-raised after cleanup): 128 + its number.
-        assert_equal "$rc" $((128 + $(kill -l $sig)))
+        assert_equal "$status" $((128 + $(kill -l $sig)))
     done
     # The leak guard (teardown) checks that nothing is left.
 }

@@ -65,22 +65,13 @@ counter=08-pthreads/thread_counter
 }
 
 @test "thread_counter: SIGINT or SIGTERM mid-run ends the process, nothing left" {
-    local sig path
-    path=$(program $counter)
+    local sig
     for sig in INT TERM; do
-        env --default-signal=INT "$path" --lock mutex --iters 100000000 --threads 2 \
-            > "$BATS_TEST_TMPDIR/out" &
-        local pid=$!
-        local deadline=$((SECONDS + 5))
-        until grep -q threads "$BATS_TEST_TMPDIR/out"; do
-            ((SECONDS < deadline)) || fail "no header line"
-            sleep 0.01
-        done
+        start_background $counter --lock mutex --iters 100000000 --threads 2
+        wait_for_output threads        # the header, printed as the threads start
         sleep 0.1
-        kill -$sig $pid
-        local rc=0
-        wait $pid || rc=$?
-        assert_equal "$rc" $((128 + $(kill -l $sig)))
+        finish_background $sig
+        assert_equal "$status" $((128 + $(kill -l $sig)))
     done
     # The leak guard (teardown) checks that no process is left.
 }

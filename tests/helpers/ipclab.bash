@@ -78,6 +78,45 @@ wait_for_file() {
     done
 }
 
+# --- a program in the background ------------------------------------------
+
+# start_background NN-topic/NAME [ARG]...: starts a program in the
+# background, stdout into $BATS_TEST_TMPDIR/out and stderr into .../err,
+# with SIGINT at its default action (a background job inherits it ignored;
+# env restores it, as a terminal's Ctrl-C would find it).  Sets $bg_pid.
+start_background() {
+    local path
+    path=$(program "$1") || return 1
+    shift
+    # Empty the files here: the job's own redirection happens later, and a
+    # wait could otherwise read the previous run's output.
+    : > "$BATS_TEST_TMPDIR/out"
+    : > "$BATS_TEST_TMPDIR/err"
+    env --default-signal=INT "$path" "$@" > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" &
+    bg_pid=$!
+}
+
+# wait_for_output TEXT: waits (5 s at most) until the background program's
+# stdout holds TEXT.
+wait_for_output() {
+    local deadline=$((SECONDS + 5))
+    until grep -sqF -- "$1" "$BATS_TEST_TMPDIR/out"; do
+        ((SECONDS < deadline)) || fail "no '$1' in the output: $(cat "$BATS_TEST_TMPDIR/out")"
+        sleep 0.01
+    done
+}
+
+# finish_background [SIG]: sends SIG (if given), waits for the program, and
+# sets $status, $output and $lines from its stdout, as run does.  A program
+# killed by SIG ends with status 128 + SIG's number.
+finish_background() {
+    [[ -z ${1:-} ]] || kill -"$1" "$bg_pid"
+    status=0
+    wait "$bg_pid" || status=$?
+    output=$(cat "$BATS_TEST_TMPDIR/out")
+    mapfile -t lines <<<"$output"
+}
+
 # --- the leak guard -------------------------------------------------------
 
 _ipclab_sysv_ids() {
