@@ -46,26 +46,6 @@ static const struct cli cli = {
                "  signal_worker --timer-ms 0 & sleep 0.3; kill -TERM $!",
 };
 
-/* A POSIX timer whose expiry is delivered as SIGTERM: to the worker it is
- * exactly what `kill -TERM` from another process would be. */
-static void arm_sigterm_timer(long ms)
-{
-    struct sigevent sev;
-    struct itimerspec when;
-    timer_t timer;
-
-    memset(&sev, 0, sizeof sev);
-    sev.sigev_notify = SIGEV_SIGNAL;
-    sev.sigev_signo = SIGTERM;
-    if (timer_create(CLOCK_MONOTONIC, &sev, &timer) != 0)
-        die("timer_create");
-    memset(&when, 0, sizeof when);
-    when.it_value.tv_sec = ms / 1000;
-    when.it_value.tv_nsec = (ms % 1000) * 1000000L;
-    if (timer_settime(timer, 0, &when, NULL) != 0)
-        die("timer_settime");
-}
-
 int main(int argc, char **argv)
 {
     struct worker_report report;
@@ -77,7 +57,8 @@ int main(int argc, char **argv)
            (long)getpid());
     if (timer_ms > 0) {
         printf("%s: a timer will send SIGTERM in %ld ms\n", program_name, timer_ms);
-        arm_sigterm_timer(timer_ms);
+        /* A timer-sent SIGTERM is exactly what `kill -TERM` would be. */
+        signal_after_ms_or_die(SIGTERM, timer_ms);
     }
 
     worker_run(program_name, job_ms, max_ms, &report);

@@ -102,25 +102,13 @@ static void on_alarm(int sig)
 static void arm_timer(long ms)
 {
     struct sigaction sa;
-    struct sigevent sev;
-    struct itimerspec when;
-    timer_t timer;
 
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_alarm;
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGALRM, &sa, NULL) != 0)
         die("sigaction");
-    memset(&sev, 0, sizeof sev);
-    sev.sigev_notify = SIGEV_SIGNAL;
-    sev.sigev_signo = SIGALRM;
-    if (timer_create(CLOCK_MONOTONIC, &sev, &timer) != 0)
-        die("timer_create");
-    memset(&when, 0, sizeof when);
-    when.it_value.tv_sec = ms / 1000;
-    when.it_value.tv_nsec = (ms % 1000) * 1000000L;
-    if (timer_settime(timer, 0, &when, NULL) != 0)
-        die("timer_settime");
+    signal_after_ms_or_die(SIGALRM, ms);
 }
 
 /* region: open */
