@@ -1062,7 +1062,8 @@ int pool_get(struct pool *p, int timeout_ms, struct pool_result *result)
     return 0;
 }
 
-int pool_get_all(struct pool *p, int timeout_ms, struct pool_result **results, size_t *count)
+int pool_collect(pool_get_fn get, void *p, int timeout_ms, struct pool_result **results,
+                 size_t *count)
 {
     uint64_t until = deadline_after(timeout_ms);
     size_t n = 0, cap = 0;
@@ -1075,14 +1076,14 @@ int pool_get_all(struct pool *p, int timeout_ms, struct pool_result **results, s
                  : now >= until ? 0 : (int)((until - now + 999999u) / 1000000u);
         struct pool_result r;
 
-        err = pool_get(p, left, &r);
+        err = get(p, left, &r);
         if (err != 0)
             break;
         if (n == cap) {
             cap = cap ? cap * 2 : 64;
             struct pool_result *bigger = realloc(all, cap * sizeof *all);
             if (bigger == NULL)
-                fatal("pool: out of memory collecting results");
+                fatal("out of memory collecting results");
             all = bigger;
         }
         all[n++] = r;
@@ -1090,6 +1091,16 @@ int pool_get_all(struct pool *p, int timeout_ms, struct pool_result **results, s
     *results = all;
     *count = n;
     return err == ENOENT ? 0 : err;
+}
+
+static int get_from_pool(void *p, int timeout_ms, struct pool_result *result)
+{
+    return pool_get(p, timeout_ms, result);
+}
+
+int pool_get_all(struct pool *p, int timeout_ms, struct pool_result **results, size_t *count)
+{
+    return pool_collect(get_from_pool, p, timeout_ms, results, count);
 }
 
 struct pool_counts pool_counts(const struct pool *p)
