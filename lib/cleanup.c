@@ -40,7 +40,7 @@ static struct entry entries[CLEANUP_MAX_ENTRIES];
 static volatile sig_atomic_t entries_used;   /* high-water mark */
 static int installed;
 
-static const int handled_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+static const int handled_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE };
 
 /* --- removal: async-signal-safe -------------------------------------- */
 
@@ -143,6 +143,26 @@ int cleanup_install(void)
     }
     installed = 1;
     return 0;
+}
+
+void cleanup_stop_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    for (size_t i = 0; i < sizeof handled_signals / sizeof handled_signals[0]; i++)
+        sigaddset(set, handled_signals[i]);
+}
+
+void cleanup_block_signals(sigset_t *saved)
+{
+    sigset_t stop;
+
+    cleanup_stop_signals(&stop);
+    pthread_sigmask(SIG_BLOCK, &stop, saved);
+}
+
+void cleanup_unblock_signals(const sigset_t *saved)
+{
+    pthread_sigmask(SIG_SETMASK, saved, NULL);
 }
 
 static int add_entry(enum entry_kind kind, const char *name, int id)

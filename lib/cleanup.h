@@ -3,9 +3,22 @@
  * System V objects and POSIX names outlive the process that made them.  A
  * program registers each object right after creating it; the registry
  * removes them in reverse order when the program returns from main, calls
- * exit() (die() does), or receives SIGINT, SIGTERM, SIGHUP or SIGQUIT.  After
- * a signal it re-raises the signal, so the parent still sees "killed by
- * SIGTERM".
+ * exit() (die() does), or receives SIGINT, SIGTERM, SIGHUP, SIGQUIT or
+ * SIGPIPE (`prog | head -1` closes the pipe under it).  After a signal it
+ * re-raises the signal, so the parent still sees "killed by SIGTERM".
+ *
+ * The handlers are installed when the program starts (cli_parse() calls
+ * cleanup_install()), not at the first registration: a signal that lands
+ * between creating an object and registering it would otherwise find no
+ * handler.  That gap itself is closed by blocking the stop signals across
+ * create + register:
+ *
+ *     sigset_t saved;
+ *     cleanup_block_signals(&saved);
+ *     id = msgget(key, IPC_CREAT | IPC_EXCL | 0600);
+ *     if (id >= 0)
+ *         cleanup_check(cleanup_add_sysv_msg(id), "the queue");
+ *     cleanup_unblock_signals(&saved);    (a pending SIGTERM lands here)
  *
  * Only the process that registered an entry acts on it: a forked child
  * inherits the registry but never removes its parent's objects.
@@ -17,14 +30,26 @@
 #ifndef IPCLAB_CLEANUP_H
 #define IPCLAB_CLEANUP_H
 
+#include <signal.h>
 #include <sys/types.h>
 
 #define CLEANUP_MAX_ENTRIES 256
 #define CLEANUP_NAME_MAX 256     /* longest path or name an entry holds */
 
-/* Installs the exit and signal handlers.  Called by the first registration;
- * calling it early is harmless.  Returns 0 or an errno value. */
+/* Installs the exit and signal handlers.  cli_parse() calls it first thing;
+ * the first registration calls it too, for programs and tests that do not
+ * parse options.  Calling it again is harmless.  Returns 0 or an errno. */
 int cleanup_install(void);
+
+/* The signals the registry handles (SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+ * SIGPIPE), as a set. */
+void cleanup_stop_signals(sigset_t *set);
+
+/* Blocks those signals and saves the old mask in *saved; the unblock call
+ * restores it, and a signal that arrived in between is delivered then.  Put
+ * an object's creation and its cleanup_add_*() between the two. */
+void cleanup_block_signals(sigset_t *saved);
+void cleanup_unblock_signals(const sigset_t *saved);
 
 /* Each returns a handle (>= 0), or -1 with errno ENOSPC (the table is full),
  * ENAMETOOLONG, or what installing the handlers failed with. */

@@ -1,9 +1,12 @@
 /* cli.c - see cli.h. */
 #include "cli.h"
 
+#include "cleanup.h"
+
 #include "die.h"
 #include "parse.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +125,10 @@ int cli_parse(const struct cli *cli, int argc, char **argv)
     /* Line buffering keeps stdout and stderr in terminal order when both go
      * to a pipe, and leaves no half-full buffer for fork() to duplicate. */
     setvbuf(stdout, NULL, _IOLBF, 0);
+    /* The cleanup handlers go in before the program creates anything, so
+     * no object is ever made while a signal would still kill us bare. */
+    if ((errno = cleanup_install()) != 0)
+        die("installing the cleanup handlers");
 
     /* argv[0] is not an argument; with argc == 0 (execve with an empty
      * argv) there is nothing at all, and argv[1] must not be read. */

@@ -66,20 +66,15 @@ static void kill_started(struct workers *w, int started)
 
 pid_t fork_child(int *handle)
 {
-    sigset_t stop, old;
+    sigset_t old;
     pid_t pid;
     int err;
 
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGHUP);
-    sigaddset(&stop, SIGQUIT);
     fflush(NULL);
-    pthread_sigmask(SIG_BLOCK, &stop, &old);
+    cleanup_block_signals(&old);
     pid = fork();
     if (pid == 0) {
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        cleanup_unblock_signals(&old);
         return 0;
     }
     err = errno;
@@ -92,7 +87,7 @@ pid_t fork_child(int *handle)
             pid = -1;
         }
     }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);   /* a pending stop signal lands now */
+    cleanup_unblock_signals(&old);   /* a pending stop signal lands now */
     errno = err;
     return pid;
 }
