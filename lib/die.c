@@ -1,8 +1,10 @@
-/* die.c - see die.h.  strerrorname_np() is a GNU extension (glibc 2.32). */
+/* die.c - see die.h.  strerrorname_np() (glibc 2.32) and sigabbrev_np()
+ * are GNU extensions. */
 #define _GNU_SOURCE
 #include "die.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,26 @@ const char *errno_name(int errnum)
         return name;
     snprintf(unknown, sizeof unknown, "E#%d", errnum);
     return unknown;
+}
+
+const char *signal_name(int sig)
+{
+    static _Thread_local char buf[24];
+    const char *abbrev;
+
+    if (sig >= SIGRTMIN && sig <= SIGRTMAX) {
+        if (sig == SIGRTMIN)
+            return "SIGRTMIN";
+        snprintf(buf, sizeof buf, "SIGRTMIN+%d", sig - SIGRTMIN);
+        return buf;
+    }
+    abbrev = sigabbrev_np(sig);
+    if (abbrev == NULL) {
+        snprintf(buf, sizeof buf, "signal %d", sig);
+        return buf;
+    }
+    snprintf(buf, sizeof buf, "SIG%s", abbrev);
+    return buf;
 }
 
 static void vreport(int errnum, const char *fmt, va_list ap)

@@ -17,6 +17,10 @@ extern const char *program_name;
 /* "EACCES" for EACCES; "E#123" for a number the C library cannot name. */
 const char *errno_name(int errnum);
 
+/* "SIGTERM" for SIGTERM, "SIGRTMIN+2" for a real-time signal, "signal 99"
+ * for a number that names none.  The one signal-naming helper of ipclab. */
+const char *signal_name(int sig);
+
 /* Writes "<program>: <what>: <ENAME> (<strerror>)\n" to stderr, where <what>
  * is fmt formatted.  Returns nothing; the caller decides what happens next. */
 void warn_errnum(int errnum, const char *fmt, ...)

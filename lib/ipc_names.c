@@ -58,41 +58,64 @@ void ipc_name_make_or_die(char *buf, size_t size, const char *what)
         die_errnum(err, "ipc_name_make");
 }
 
-int ipc_keyfile_create(struct ipc_keyfile *keyfile)
+int ipc_private_dir_create(char *dir, size_t size, const char *what)
 {
     const char *tmp = getenv("TMPDIR");
-    int n, fd, err;
+    sigset_t saved;
+    int n, err = 0;
 
+    if (!is_name_text(what, 40))
+        return EINVAL;
     if (tmp == NULL || *tmp == '\0')
         tmp = "/tmp";
-    n = snprintf(keyfile->dir, sizeof keyfile->dir, "%s/ipclab-key-XXXXXX", tmp);
-    if (n < 0 || (size_t)n >= sizeof keyfile->dir)
+    n = snprintf(dir, size, "%s/ipclab-%s-XXXXXX", tmp, what);
+    if (n < 0 || (size_t)n >= size)
         return ENAMETOOLONG;
-    if (mkdtemp(keyfile->dir) == NULL) {
+    cleanup_block_signals(&saved);
+    if (mkdtemp(dir) == NULL) {
         /* mkdtemp() leaves its last random try in the buffer: a name that
          * never existed.  Put the template back for the caller's message. */
         err = errno;
-        snprintf(keyfile->dir, sizeof keyfile->dir, "%s/ipclab-key-XXXXXX", tmp);
-        return err;
-    }
-    if (cleanup_add_dir(keyfile->dir) < 0) {
+        snprintf(dir, size, "%s/ipclab-%s-XXXXXX", tmp, what);
+    } else if (cleanup_add_dir(dir) < 0) {
         err = errno;
-        rmdir(keyfile->dir);
-        return err;
+        rmdir(dir);
     }
+    cleanup_unblock_signals(&saved);
+    return err;
+}
+
+void ipc_private_dir_create_or_die(char *dir, size_t size, const char *what)
+{
+    int err = ipc_private_dir_create(dir, size, what);
+
+    if (err != 0)
+        die_errnum(err, "mkdtemp %s", dir);
+}
+
+int ipc_keyfile_create(struct ipc_keyfile *keyfile)
+{
+    sigset_t saved;
+    int n, fd, err;
+
+    err = ipc_private_dir_create(keyfile->dir, sizeof keyfile->dir, "key");
+    if (err != 0)
+        return err;
     n = snprintf(keyfile->path, sizeof keyfile->path, "%s/key", keyfile->dir);
     if (n < 0 || (size_t)n >= sizeof keyfile->path)
         return ENAMETOOLONG;
+    cleanup_block_signals(&saved);
     fd = open(keyfile->path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0)
-        return errno;
-    close(fd);
-    if (cleanup_add_path(keyfile->path) < 0) {
-        err = errno;
-        unlink(keyfile->path);
-        return err;
+    err = fd < 0 ? errno : 0;
+    if (fd >= 0) {
+        close(fd);
+        if (cleanup_add_path(keyfile->path) < 0) {
+            err = errno;
+            unlink(keyfile->path);
+        }
     }
-    return 0;
+    cleanup_unblock_signals(&saved);
+    return err;
 }
 
 int ipc_key_from_path(const char *path, int proj_id, key_t *key)

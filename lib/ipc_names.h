@@ -27,6 +27,16 @@ const char *ipc_name_prefix(void);
 int ipc_name_make(char *buf, size_t size, const char *what);
 void ipc_name_make_or_die(char *buf, size_t size, const char *what);
 
+/* A private directory: "$TMPDIR/ipclab-<what>-XXXXXX" (or /tmp), made by
+ * mkdtemp with mode 0700 (no other user can put or open anything in it) and
+ * registered with cleanup.h, with the stop signals blocked from mkdtemp to
+ * the registration.  FIFOs, socket files and key files live in one.
+ * what is 1-40 characters from [A-Za-z0-9._-].  Returns 0 or an errno
+ * value (EINVAL for what, ENAMETOOLONG); on failure dir holds the template,
+ * for the caller's message. */
+int ipc_private_dir_create(char *dir, size_t size, const char *what);
+void ipc_private_dir_create_or_die(char *dir, size_t size, const char *what);
+
 /* A private file for ftok(): a fresh mkdtemp directory under $TMPDIR (or
  * /tmp) holding one empty file, both registered with cleanup.h so they go
  * away on every exit path. */

@@ -1,4 +1,4 @@
-/* workers.c - see workers.h.  sigabbrev_np() is a GNU extension. */
+/* workers.c - see workers.h.  WCOREDUMP() is not in POSIX: _GNU_SOURCE. */
 #define _GNU_SOURCE
 #include "workers.h"
 
@@ -34,12 +34,8 @@ void wait_status_describe(int status, char *buf, size_t size)
     if (WIFEXITED(status)) {
         snprintf(buf, size, "exited with status %d", WEXITSTATUS(status));
     } else if (WIFSIGNALED(status)) {
-        const char *name = sigabbrev_np(WTERMSIG(status));
-        if (name != NULL)
-            snprintf(buf, size, "killed by SIG%s%s", name,
-                     WCOREDUMP(status) ? " (core dumped)" : "");
-        else
-            snprintf(buf, size, "killed by signal %d", WTERMSIG(status));
+        snprintf(buf, size, "killed by %s%s", signal_name(WTERMSIG(status)),
+                 WCOREDUMP(status) ? " (core dumped)" : "");
     } else {
         snprintf(buf, size, "stopped or continued (status 0x%x)", (unsigned)status);
     }

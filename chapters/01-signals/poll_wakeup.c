@@ -45,12 +45,6 @@ static long timeout_ms = 500, delay_ms = 50;
 static const int watched[] = { SIGUSR1, SIGTERM, SIGINT };
 #define NWATCHED (sizeof watched / sizeof watched[0])
 
-static const char *sig_name(int sig)
-{
-    return sig == SIGUSR1 ? "SIGUSR1" : sig == SIGTERM ? "SIGTERM"
-         : sig == SIGINT ? "SIGINT" : "another signal";
-}
-
 /* region: handlers */
 static volatile sig_atomic_t flag_signal;  /* --method flag: the last signal */
 static int self_pipe[2] = { -1, -1 };      /* --method self-pipe */
@@ -260,14 +254,14 @@ int main(int argc, char **argv)
         printf("%s: the handler had set the flag, but poll() slept through it "
                "until the timeout\n", program_name);
     if (stop) {
-        printf("%s: woken by %s; stopping cleanly\n", program_name, sig_name(sig));
+        printf("%s: woken by %s; stopping cleanly\n", program_name, signal_name(sig));
     } else {
         if (sent_at == 0 &&
             read_full(sent[0], &sent_at, sizeof sent_at) != (ssize_t)sizeof sent_at)
             fatal("the signaller died before it sent the signal");
         if (sig != 0)
             printf("%s: woken by %s %.3f ms after it was sent (%s)\n", program_name,
-                   sig_name(sig), ns_to_ms(woke_at - sent_at), method_names[method]);
+                   signal_name(sig), ns_to_ms(woke_at - sent_at), method_names[method]);
         else
             printf("%s: woken by the timeout %.3f ms after the signal was sent\n",
                    program_name, ns_to_ms(woke_at - sent_at));
@@ -275,7 +269,7 @@ int main(int argc, char **argv)
     cleanup_remove(handle);      /* the signaller: ended already, or stopped now */
 
     printf("result: method=%s land=%s woke_by=%s missed=%d ms=%.3f\n", method_names[method],
-           land_names[land], stop ? sig_name(sig) : woke_by,
+           land_names[land], stop ? signal_name(sig) : woke_by,
            !stop && sig == 0, ns_to_ms(woke_at - start));
     return 0;
 }

@@ -4,6 +4,7 @@
 #include "die.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,7 +133,22 @@ static void test_fatal_has_no_errno_part(void)
     CU_ASSERT_STRING_EQUAL(o.out, "exit handlers ran\n");
 }
 
+static void test_signal_name(void)
+{
+    char expected[32];
+
+    CU_ASSERT_STRING_EQUAL(signal_name(SIGTERM), "SIGTERM");
+    CU_ASSERT_STRING_EQUAL(signal_name(SIGKILL), "SIGKILL");
+    CU_ASSERT_STRING_EQUAL(signal_name(SIGPIPE), "SIGPIPE");
+    CU_ASSERT_STRING_EQUAL(signal_name(SIGRTMIN), "SIGRTMIN");
+    CU_ASSERT_STRING_EQUAL(signal_name(SIGRTMIN + 3), "SIGRTMIN+3");
+    snprintf(expected, sizeof expected, "signal %d", SIGRTMAX + 5);
+    CU_ASSERT_STRING_EQUAL(signal_name(SIGRTMAX + 5), expected);
+    CU_ASSERT_STRING_EQUAL(signal_name(0), "signal 0");
+}
+
 static CU_TestInfo tests[] = {
+    { "signal_name: SIGTERM, SIGRTMIN+3, signal N", test_signal_name },
     { "errno_name gives the symbol", test_errno_name_gives_the_symbol },
     { "errno_name of an unknown number is E#n", test_errno_name_of_an_unknown_number },
     { "warn_errnum: program: what: ENAME (text)", test_warn_errnum_format },

@@ -39,26 +39,6 @@ void worker_install_handlers(void)
 }
 /* end region: handler */
 
-const char *signal_name(int sig)
-{
-    static char other[24];
-
-    switch (sig) {
-    case SIGTERM: return "SIGTERM";
-    case SIGINT:  return "SIGINT";
-    case SIGKILL: return "SIGKILL";
-    case SIGCHLD: return "SIGCHLD";
-    case SIGUSR1: return "SIGUSR1";
-    case SIGUSR2: return "SIGUSR2";
-    case SIGHUP:  return "SIGHUP";
-    case SIGQUIT: return "SIGQUIT";
-    case SIGALRM: return "SIGALRM";
-    default:
-        snprintf(other, sizeof other, "signal %d", sig);
-        return other;
-    }
-}
-
 /* Says once when the stop request was seen: inside a job (nanosleep was
  * interrupted) or between two jobs (the loop's check saw it). */
 static void note_signal(const char *label, long job, int during, struct worker_report *report)

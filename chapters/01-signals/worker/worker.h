@@ -24,8 +24,4 @@ void worker_install_handlers(void);
  * it is never abandoned half done.  label starts each line it prints. */
 void worker_run(const char *label, long job_ms, long max_ms, struct worker_report *report);
 
-/* "SIGTERM" for SIGTERM, for the few signals this chapter uses; "signal N"
- * otherwise (in a static buffer). */
-const char *signal_name(int sig);
-
 #endif
