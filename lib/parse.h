@@ -16,4 +16,19 @@ int parse_long(const char *text, long min, long max, long *out);
  * through usage_error() (exit status 2). */
 long parse_long_option(const char *option, const char *text, long min, long max);
 
+/* A System V project id, as ftok() takes it: a whole number from 1 to 255,
+ * or a single character ("A", as PHP's ftok($path, 'A') passes it), which
+ * stands for its byte value.  Returns 0 or EINVAL; *out untouched on error. */
+int parse_proj_id(const char *text, int *out);
+
+/* Option form: "--proj: 'AB' is neither a number from 1 to 255 nor one
+ * character" through usage_error(). */
+int parse_proj_id_option(const char *option, const char *text);
+
+/* Permission bits in octal, "600" or "0640": digits 0-7 only, at most
+ * rwx for all three (no set-id or sticky bits: an IPC object has no use for them).
+ * Returns 0 or EINVAL. */
+int parse_mode(const char *text, unsigned *out);
+unsigned parse_mode_option(const char *option, const char *text);
+
 #endif

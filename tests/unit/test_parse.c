@@ -97,7 +97,49 @@ static void test_option_form_reports_and_exits_2(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "--procs: '12abc' is not a whole number from 1 to 64\n"));
 }
 
+static void test_proj_id_number_or_one_character(void)
+{
+    const char *bad[] = { "", "0", "256", "-1", "AB", "12abc", " 7", "+1" };
+    int id = -7;
+
+    CU_ASSERT_EQUAL(parse_proj_id("1", &id), 0);
+    CU_ASSERT_EQUAL(id, 1);
+    CU_ASSERT_EQUAL(parse_proj_id("255", &id), 0);
+    CU_ASSERT_EQUAL(id, 255);
+    CU_ASSERT_EQUAL(parse_proj_id("A", &id), 0);   /* PHP's ftok($path, 'A') */
+    CU_ASSERT_EQUAL(id, 65);
+    CU_ASSERT_EQUAL(parse_proj_id("z", &id), 0);
+    CU_ASSERT_EQUAL(id, 'z');
+    CU_ASSERT_EQUAL(parse_proj_id("7", &id), 0);   /* a digit is the number */
+    CU_ASSERT_EQUAL(id, 7);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        id = -7;
+        CU_ASSERT_EQUAL(parse_proj_id(bad[i], &id), EINVAL);
+        CU_ASSERT_EQUAL(id, -7);
+    }
+}
+
+static void test_mode_is_octal_rwx_only(void)
+{
+    const char *bad[] = { "", "8", "0800", "1777", "00600", "-600", "6a0", "0x1" };
+    unsigned mode = 1;
+
+    CU_ASSERT_EQUAL(parse_mode("600", &mode), 0);
+    CU_ASSERT_EQUAL(mode, 0600u);
+    CU_ASSERT_EQUAL(parse_mode("0640", &mode), 0);
+    CU_ASSERT_EQUAL(mode, 0640u);
+    CU_ASSERT_EQUAL(parse_mode("0", &mode), 0);
+    CU_ASSERT_EQUAL(mode, 0u);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        mode = 1;
+        CU_ASSERT_EQUAL(parse_mode(bad[i], &mode), EINVAL);
+        CU_ASSERT_EQUAL(mode, 1u);
+    }
+}
+
 static CU_TestInfo tests[] = {
+    { "proj id: 1-255 or one character, nothing else", test_proj_id_number_or_one_character },
+    { "mode: octal digits, rwx bits only", test_mode_is_octal_rwx_only },
     { "accepts plain decimals", test_accepts_plain_decimals },
     { "range is inclusive and checked", test_range_is_inclusive_and_checked },
     { "refuses junk: blanks, signs, hex, trailing text", test_refuses_junk },
