@@ -13,6 +13,16 @@
 
 static const struct cli *current;
 
+/* The defaults, as the table held them when cli_parse() began.  The usage
+ * shows these, not the variables: after "--procs 5 --help" the variable
+ * holds 5, and the help must still say what you get without the option. */
+union default_value {
+    long number;          /* CLI_LONG */
+    int choice;           /* CLI_CHOICE */
+    const char *text;     /* CLI_STRING */
+};
+static union default_value defaults[CLI_OPTIONS_MAX];
+
 static const char *base_name(const char *path)
 {
     const char *slash = strrchr(path, '/');
@@ -20,25 +30,130 @@ static const char *base_name(const char *path)
     return slash != NULL ? slash + 1 : path;
 }
 
-static void print_default(FILE *out, const struct cli_option *opt)
+static int choice_count(const struct cli_option *opt)
+{
+    int n = 0;
+
+    while (opt->choices[n] != NULL)
+        n++;
+    return n;
+}
+
+/* Copies every default before anything is parsed, and checks the table on
+ * the way: a mistake in it is the programmer's, found on the first run. */
+static void snapshot_defaults(const struct cli *cli)
+{
+    const struct cli_option *opt = cli->options;
+
+    for (int i = 0; opt != NULL && opt[i].kind != CLI_END; i++) {
+        if (i >= CLI_OPTIONS_MAX)
+            fatal("cli: more than %d options in the table", CLI_OPTIONS_MAX);
+        switch (opt[i].kind) {
+        case CLI_LONG:
+            defaults[i].number = *(const long *)opt[i].value;
+            break;
+        case CLI_CHOICE:
+            defaults[i].choice = *(const int *)opt[i].value;
+            if (defaults[i].choice < 0 || defaults[i].choice >= choice_count(&opt[i]))
+                fatal("cli: --%s: the default %d is not an index into its choices",
+                      opt[i].name, defaults[i].choice);
+            break;
+        case CLI_STRING:
+            defaults[i].text = *(const char *const *)opt[i].value;
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* Appends formatted text to buf (size bytes, NUL-terminated); past the end
+ * the text is cut. */
+static void append(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void append(char *buf, size_t size, const char *fmt, ...)
+{
+    size_t used = strlen(buf);
+    va_list ap;
+
+    if (used + 1 >= size)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(buf + used, size - used, fmt, ap);
+    va_end(ap);
+}
+
+/* "none, mutex, sem" */
+static void append_choices(char *buf, size_t size, const struct cli_option *opt)
+{
+    for (int i = 0; opt->choices[i] != NULL; i++)
+        append(buf, size, "%s%s", i > 0 ? ", " : "", opt->choices[i]);
+}
+
+/* What follows the help text: the accepted values and the default, in one
+ * parenthesis, the same shape for every kind:
+ *   (from 1 to 64; default 4)  (one of: none, mutex; default none)  (default x)
+ * KEEP joins words that a line break must not separate ("default 4"); it
+ * prints as a blank. */
+#define KEEP "\x1f"
+static void append_default(char *buf, size_t size, const struct cli_option *opt,
+                           const union default_value *def)
 {
     switch (opt->kind) {
     case CLI_LONG:
-        fprintf(out, " (%ld-%ld, default %ld)", opt->min, opt->max,
-                *(const long *)opt->value);
+        append(buf, size, " (from" KEEP "%ld" KEEP "to" KEEP "%ld; default" KEEP "%ld)",
+               opt->min, opt->max, def->number);
         break;
     case CLI_CHOICE:
-        fputs(": ", out);
-        for (int i = 0; opt->choices[i] != NULL; i++)
-            fprintf(out, "%s%s", i > 0 ? ", " : "", opt->choices[i]);
-        fprintf(out, " (default %s)", opt->choices[*(const int *)opt->value]);
+        append(buf, size, " (one" KEEP "of: ");
+        append_choices(buf, size, opt);
+        append(buf, size, "; default" KEEP "%s)", opt->choices[def->choice]);
         break;
     case CLI_STRING:
-        if (*(const char *const *)opt->value != NULL)
-            fprintf(out, " (default %s)", *(const char *const *)opt->value);
+        if (def->text != NULL)
+            append(buf, size, " (default" KEEP "%s)", def->text);
         break;
     default:
         break;
+    }
+}
+
+/* The usage fits an 80-column terminal: an option's description starts in
+ * column DESC_COLUMN and wraps at word boundaries before USAGE_WIDTH. */
+#define DESC_COLUMN 25
+#define USAGE_WIDTH 79
+
+static void print_option(FILE *out, const char *left, const char *text)
+{
+    size_t room = USAGE_WIDTH - DESC_COLUMN;
+    int column = fprintf(out, "  %s", left);
+
+    if (*text == '\0') {                  /* no trailing blanks */
+        fputc('\n', out);
+        return;
+    }
+    if (column >= DESC_COLUMN)            /* a long option: text on the next line */
+        fprintf(out, "\n%*s", DESC_COLUMN, "");
+    else
+        fprintf(out, "%*s", DESC_COLUMN - column, "");
+    while (*text != '\0') {
+        size_t len = strlen(text), cut = len;
+
+        if (len > room) {                 /* the last blank that fits, if any */
+            cut = room;
+            while (cut > 0 && text[cut] != ' ')
+                cut--;
+            if (cut == 0)                 /* one word longer than a line */
+                cut = strcspn(text, " ");
+        }
+        for (size_t i = 0; i < cut; i++)
+            fputc(text[i] == KEEP[0] ? ' ' : text[i], out);
+        fputc('\n', out);
+        text += cut;
+        while (*text == ' ')
+            text++;
+        if (*text != '\0')
+            fprintf(out, "%*s", DESC_COLUMN, "");
     }
 }
 
@@ -53,15 +168,15 @@ void cli_print_usage(FILE *out)
         return;
     fprintf(out, "%s\n\nOptions:\n", current->summary);
     for (opt = current->options; opt != NULL && opt->kind != CLI_END; opt++) {
-        char left[64];
+        char left[64], text[1024];
 
         snprintf(left, sizeof left, "--%s%s%s", opt->name,
                  opt->metavar ? " " : "", opt->metavar ? opt->metavar : "");
-        fprintf(out, "  %-22s %s", left, opt->help);
-        print_default(out, opt);
-        fputc('\n', out);
+        snprintf(text, sizeof text, "%s", opt->help != NULL ? opt->help : "");
+        append_default(text, sizeof text, opt, &defaults[opt - current->options]);
+        print_option(out, left, text);
     }
-    fprintf(out, "  %-22s %s\n", "--help", "print this help and exit");
+    print_option(out, "--help", "print this help and exit");
     if (current->details != NULL)
         fprintf(out, "\n%s\n", current->details);
 }
@@ -104,7 +219,12 @@ static void set_value(const struct cli_option *opt, const char *option,
                 return;
             }
         }
-        usage_error("%s: '%s' is not one of the choices listed below", option, text);
+        {
+            char list[256] = "";
+
+            append_choices(list, sizeof list, opt);
+            usage_error("%s: '%s' is not one of the choices: %s", option, text, list);
+        }
     case CLI_STRING:
         if (*text == '\0')
             usage_error("%s: needs a non-empty value", option);
@@ -119,6 +239,7 @@ int cli_parse(const struct cli *cli, int argc, char **argv)
 {
     int i;
 
+    snapshot_defaults(cli);
     current = cli;
     if (argc > 0 && argv[0] != NULL && argv[0][0] != '\0')
         program_name = base_name(argv[0]);

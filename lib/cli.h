@@ -30,8 +30,14 @@ struct cli_option {
     long min, max;                /* CLI_LONG only */
     const char *const *choices;   /* CLI_CHOICE only, NULL-terminated */
     const char *metavar;          /* shown in the usage: "N", "KIND", "PATH" */
-    const char *help;             /* one line; the default is appended */
+    const char *help;             /* one line; the values accepted and the
+                                     default are appended, so the help
+                                     text should not list them again */
 };
+
+/* The most options one table may hold (cli_parse() says so if a table
+ * holds more). */
+#define CLI_OPTIONS_MAX 64
 
 #define CLI_OPTION_FLAG(name, ptr, help) \
     { (name), CLI_FLAG, (ptr), 0, 0, NULL, NULL, (help) }
@@ -51,10 +57,21 @@ struct cli {
     const char *details;               /* optional paragraph after the options */
 };
 
-/* Parses argv.  Sets program_name (die.h) from argv[0] and makes stdout
+/* Parses argv.  Sets program_name (die.h) from argv[0], makes stdout
  * line-buffered, so output keeps its order when piped and is not duplicated
- * by fork().  Handles --help and every error itself; returns the index in
- * argv of the first operand. */
+ * by fork(), and installs the cleanup handlers (cleanup.h).  Handles --help
+ * and every error itself; returns the index in argv of the first operand.
+ *
+ * The values the option variables hold when cli_parse() is called are the
+ * defaults: it copies them first, and the usage always shows those copies,
+ * so "--procs 5 --help" still says "default 4", and so does a usage_error()
+ * after parsing.  Each option's help ends with what it accepts, so the help
+ * text itself should not list the choices or the range again:
+ *   --procs N              worker processes (from 1 to 64; default 4)
+ *   --lock KIND            what guards it (one of: none, mutex; default none)
+ *   --path PATH            where to write (default out.txt)
+ * (a string without a default shows nothing).  Lines wrap at blanks to fit
+ * 79 columns, never inside "default X" or "from N to M". */
 int cli_parse(const struct cli *cli, int argc, char **argv);
 
 /* Writes the usage text of the cli last given to cli_parse(). */
