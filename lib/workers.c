@@ -1,4 +1,5 @@
-/* workers.c - see workers.h.  WCOREDUMP() is not in POSIX: _GNU_SOURCE. */
+/* workers.c - see workers.h.  Linux extensions, hence _GNU_SOURCE:
+ * WCOREDUMP() (not in POSIX) and prctl(PR_SET_PDEATHSIG) (Linux only). */
 #define _GNU_SOURCE
 #include "workers.h"
 
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,7 +53,11 @@ static _Noreturn void run_worker(struct workers *w, int index, worker_fn fn, voi
         got = read(w->barrier[0], &go, 1);
     while (got < 0 && errno == EINTR);
     close(w->barrier[0]);
-    exit(fn(index, arg));               /* exit(): flush stdio, run cleanup */
+    /* exit(), not _exit(): the rule in workers.h.  The worker's own output
+     * is flushed and its own cleanup entries run; the parent's entries are
+     * skipped (owner pid), and fork_child() flushed stdio before forking,
+     * so nothing of the parent's is written twice. */
+    exit(fn(index, arg));
 }
 
 static void kill_started(struct workers *w, int started)
@@ -60,8 +66,32 @@ static void kill_started(struct workers *w, int started)
         cleanup_remove(w->cleanup_handles[i]);   /* SIGTERM, then reap */
 }
 
+/* In the child, right after fork(): ask the kernel for FORK_CHILD_DEATH_SIGNAL
+ * when the parent dies, so that a parent killed by SIGKILL (whose cleanup
+ * never runs) leaves no worker running.  PR_SET_PDEATHSIG is Linux only;
+ * elsewhere a child would have to watch a pipe from its parent for EOF.
+ *
+ * SIGTERM rather than SIGKILL: the child gets to run its own cleanup (the
+ * objects it created, its own children) and dies of SIGTERM, or, if the
+ * program gave SIGTERM a handler, stops the way that program stops on
+ * SIGTERM (finishing the job in hand, say).  Every ipclab child takes
+ * SIGTERM; a program whose child ignores it must not rely on this.
+ *
+ * The signal may still be blocked here (fork_child() unblocks it next); it
+ * then waits, pending, and is delivered at the unblock. */
+static void die_with_parent(pid_t parent)
+{
+    if (prctl(PR_SET_PDEATHSIG, FORK_CHILD_DEATH_SIGNAL) != 0)
+        return;                   /* no such feature: the cleanup still reaps us */
+    /* A parent that died between fork() and prctl() sent nothing: we were
+     * already reparented (to init or a subreaper), so getppid() differs. */
+    if (getppid() != parent)
+        raise(FORK_CHILD_DEATH_SIGNAL);
+}
+
 pid_t fork_child(int *handle)
 {
+    pid_t parent = getpid();
     sigset_t old;
     pid_t pid;
     int err;
@@ -70,6 +100,7 @@ pid_t fork_child(int *handle)
     cleanup_block_signals(&old);
     pid = fork();
     if (pid == 0) {
+        die_with_parent(parent);
         cleanup_unblock_signals(&old);
         return 0;
     }
@@ -79,7 +110,8 @@ pid_t fork_child(int *handle)
         if (*handle < 0) {
             err = errno;
             kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
+            while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
             pid = -1;
         }
     }

@@ -10,6 +10,7 @@
 #define IPCLAB_WORKERS_H
 
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -45,9 +46,29 @@ void workers_free(struct workers *workers);
  * blocked across that gap (one arriving meanwhile is delivered right after
  * the registration, and then stops the child too).  Pending stdio output is
  * flushed first, or the child would print it a second time.
+ *
+ * The child dies with its parent: it gets FORK_CHILD_DEATH_SIGNAL when the
+ * parent dies, even by SIGKILL, when no cleanup of the parent's runs
+ * (Linux's PR_SET_PDEATHSIG; a parent that died before the child asked is
+ * noticed too).  The kernel sends it when the *thread* that forked ends, so
+ * fork from a thread that lives as long as the children (main, usually).
+ * The setting is not inherited by the child's own children; it survives
+ * exec (except of a set-user-ID program).
+ *
  * Like fork(): returns 0 in the child, the child's pid in the parent, which
  * gets the cleanup handle in *handle (cleanup_forget() it once the child is
- * reaped), or -1 with errno set (no child is left running). */
+ * reaped), or -1 with errno set (no child is left running).
+ *
+ * How a child ends, the one rule for every child of fork_child():
+ *   - a child that runs a body and returns from it calls exit() (as
+ *     workers_start()'s workers do): its own stdio is flushed and its own
+ *     cleanup entries run; the parent's entries are skipped by owner pid,
+ *     and nothing of the parent's is buffered (flushed before the fork);
+ *   - a child whose exec failed calls _exit(127) (127: the shell's "could
+ *     not run it"): no atexit handler and no stdio buffer inherited from the
+ *     parent may run or be written a second time, and die() would exit().
+ *     Report the failure first with write(2) or a flushed fprintf(stderr). */
+#define FORK_CHILD_DEATH_SIGNAL SIGTERM
 pid_t fork_child(int *handle);
 pid_t fork_child_or_die(int *handle);
 

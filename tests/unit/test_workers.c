@@ -1,8 +1,11 @@
-#define _GNU_SOURCE   /* MAP_ANONYMOUS: a shared mapping the workers report into */
+/* _GNU_SOURCE: MAP_ANONYMOUS (a shared mapping the workers report into) and
+ * prctl(PR_SET_CHILD_SUBREAPER) (Linux: orphans come back to the test). */
+#define _GNU_SOURCE
 /* test_workers.c - start N workers together, wait, report failures
  * (lib/workers.c). */
 #include "unit.h"
 
+#include "cleanup.h"
 #include "clock.h"
 #include "die.h"
 #include "io.h"
@@ -12,8 +15,11 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -300,6 +306,182 @@ static void test_fork_child_is_taken_down_by_the_parents_cleanup(void)
     kill(child, SIGKILL);                        /* if the test failed */
 }
 
+/* --- the child dies with its parent ------------------------------------------ */
+
+/* Waits up to timeout_ms for pid (a child of this process); returns its
+ * status, or -1 after killing it with SIGKILL when it did not end in time.
+ * For processes without CUnit: the reaper below. */
+static int wait_bounded(pid_t pid, int timeout_ms, uint64_t *took_ns)
+{
+    uint64_t start = monotonic_ns();
+    int status;
+
+    for (;;) {
+        pid_t got = waitpid(pid, &status, WNOHANG);
+        if (got == pid) {
+            if (took_ns != NULL)
+                *took_ns = monotonic_ns() - start;
+            return status;
+        }
+        if (got < 0 && errno != EINTR)
+            return -2;
+        if (monotonic_ns() - start > (uint64_t)timeout_ms * 1000000u) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            return -1;
+        }
+        nap_ms(1);
+    }
+}
+
+/* The middle process: forks one child with fork_child(), tells the reaper
+ * the child's pid, then waits to be killed (how == 0) or exits at once
+ * (how == 1: the parent may die before the child has even asked for its
+ * death signal).  The child sleeps 10 s and exits 0 if no signal came. */
+static _Noreturn void middle(int report, int how)
+{
+    int handle;
+    pid_t child = fork_child(&handle);
+
+    if (child < 0)
+        _exit(20);
+    if (child == 0) {
+        close(report);
+        nap_ms(10000);
+        _exit(0);
+    }
+    if (write_full(report, &child, sizeof child) != (ssize_t)sizeof child)
+        _exit(21);
+    if (how == 1)
+        _exit(0);                  /* no cleanup_run: that would reap the child */
+    nap_ms(10000);
+    _exit(22);
+}
+
+/* The reaper: a subreaper, so the orphaned child is reparented to it and
+ * can be waited for.  Exit status: 0 the child died of SIGTERM within 5 s
+ * of its parent; 1 it was still running (then killed); 2 it ended some
+ * other way; 3 and up, the setup failed. */
+static int reaper(void *arg)
+{
+    int how = *(int *)arg;
+    int fds[2], status;
+    pid_t mid, child = 0;
+
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0 || pipe(fds) != 0)
+        return 3;
+    mid = fork();
+    if (mid < 0)
+        return 4;
+    if (mid == 0) {
+        close(fds[0]);
+        middle(fds[1], how);
+    }
+    close(fds[1]);
+    if (read_full(fds[0], &child, sizeof child) != (ssize_t)sizeof child) {
+        kill(mid, SIGKILL);
+        waitpid(mid, NULL, 0);
+        return 5;
+    }
+    close(fds[0]);
+    if (how == 0)
+        kill(mid, SIGKILL);        /* no handler runs, no cleanup */
+    status = wait_bounded(mid, 10000, NULL);
+    if (how == 0 ? !unit_killed_by(status, SIGKILL) : !unit_exited(status, 0)) {
+        wait_bounded(child, 0, NULL);
+        return 6;
+    }
+    status = wait_bounded(child, 5000, NULL);
+    if (status == -1)
+        return 1;
+    return unit_killed_by(status, FORK_CHILD_DEATH_SIGNAL) ? 0 : 2;
+}
+
+static void test_child_dies_when_its_parent_is_killed(void)
+{
+    int how = 0;
+    int status = unit_wait_timeout(unit_fork(reaper, &how), 20000);
+
+    if (!unit_exited(status, 0))
+        fprintf(stderr, "reaper: status 0x%x\n", (unsigned)status);
+    CU_ASSERT_TRUE(unit_exited(status, 0));
+    CU_ASSERT_EQUAL(FORK_CHILD_DEATH_SIGNAL, SIGTERM);
+}
+
+/* The parent exits right after fork_child() returns, often before the child
+ * has run at all: whether the death signal or the getppid() check catches
+ * it, the child must go, every time. */
+static void test_child_dies_when_its_parent_exits_at_once(void)
+{
+    int how = 1, bad = 0;
+
+    for (int i = 0; i < 20; i++) {
+        int status = unit_wait_timeout(unit_fork(reaper, &how), 20000);
+        if (!unit_exited(status, 0)) {
+            fprintf(stderr, "reaper, round %d: status 0x%x\n", i, (unsigned)status);
+            bad++;
+            break;                 /* one is enough, and each costs 5 s */
+        }
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+}
+
+/* A worker's body returns: exit() flushes the worker's own stdio (here a
+ * line left without a newline, so nothing but exit() writes it) and runs
+ * its own cleanup entries, never the parent's. */
+static char worker_dir[4096];
+
+static int worker_prints_and_registers(int index, void *arg)
+{
+    char path[4200];
+
+    (void)arg;
+    snprintf(path, sizeof path, "%s/w%d", worker_dir, index);
+    if (mkfifo(path, 0600) != 0 || cleanup_add_path(path) < 0)
+        return 9;
+    setvbuf(stdout, NULL, _IOFBF, 0);
+    printf("worker %d says bye", index);      /* no newline: still buffered */
+    return 0;
+}
+
+static int run_two_workers(void *arg)
+{
+    char mine[4200];
+    struct stat st;
+    int failed;
+
+    (void)arg;
+    snprintf(mine, sizeof mine, "%s/parent", worker_dir);
+    if (mkfifo(mine, 0600) != 0 || cleanup_add_path(mine) < 0)
+        return 10;
+    failed = workers_run(2, worker_prints_and_registers, NULL, NULL);
+    if (lstat(mine, &st) != 0)
+        exit(11);                             /* a worker removed the parent's */
+    exit(failed);                             /* exit(): the parent's own cleanup */
+}
+
+static void test_a_worker_exits_with_its_own_flush_and_cleanup(void)
+{
+    struct unit_output o;
+    char path[4200];
+    struct stat st;
+
+    unit_tmpdir(worker_dir, sizeof worker_dir);
+    unit_capture(run_two_workers, NULL, &o);
+    CU_ASSERT_TRUE(unit_exited(o.status, 0));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "worker 0 says bye"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "worker 1 says bye"));
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/w%d", worker_dir, i);
+        CU_ASSERT(lstat(path, &st) != 0 && errno == ENOENT);   /* its own cleanup ran */
+        unlink(path);
+    }
+    snprintf(path, sizeof path, "%s/parent", worker_dir);
+    CU_ASSERT(lstat(path, &st) != 0 && errno == ENOENT);       /* the parent's exit */
+    unlink(path);
+    CU_ASSERT_EQUAL(rmdir(worker_dir), 0);
+}
+
 /* --- wait_status_describe ------------------------------------------------------- */
 
 static int exit_with(void *arg)
@@ -367,6 +549,9 @@ static CU_TestInfo tests[] = {
     { "bad counts and a second workers_go are EINVAL", test_bad_arguments },
     { "SIGTERM to the parent takes the workers down", test_sigterm_to_the_parent_takes_workers_down },
     { "fork_child: the parent's cleanup takes the child down", test_fork_child_is_taken_down_by_the_parents_cleanup },
+    { "fork_child: kill -9 of the parent, the child dies of SIGTERM within 5 s", test_child_dies_when_its_parent_is_killed },
+    { "fork_child: a parent exiting at once never leaves the child (20 times)", test_child_dies_when_its_parent_exits_at_once },
+    { "a worker's return: exit() flushes its stdio and runs its own cleanup only", test_a_worker_exits_with_its_own_flush_and_cleanup },
     { "wait_status_describe", test_wait_status_describe },
     CU_TEST_INFO_NULL,
 };
