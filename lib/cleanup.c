@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
@@ -44,16 +45,30 @@ static const int handled_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE
 
 /* --- removal: async-signal-safe -------------------------------------- */
 
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);      /* async-signal-safe */
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* SIGTERM, then SIGKILL if the child is still there 100 ms later (measured
+ * on the clock: a sleep cut short by a signal must not shorten the grace). */
 static void reap_child(pid_t pid)
 {
     const struct timespec tick = { 0, 1000000 };   /* 1 ms */
+    uint64_t deadline;
 
     if (kill(pid, SIGTERM) != 0)
         return;                   /* already gone */
-    for (int i = 0; i < 100; i++) {
+    deadline = now_ns() + 100000000u;
+    for (;;) {
         pid_t got = waitpid(pid, NULL, WNOHANG);
         if (got == pid || (got < 0 && errno != EINTR))
             return;
+        if (now_ns() >= deadline)
+            break;
         nanosleep(&tick, NULL);
     }
     kill(pid, SIGKILL);           /* it ignored SIGTERM for 100 ms */

@@ -8,10 +8,12 @@
 #include "unit.h"
 
 #include "cleanup.h"
+#include "cli.h"
 #include "clock.h"
 #include "die.h"
 #include "io.h"
 #include "ipc_names.h"
+#include "parse.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -713,7 +715,234 @@ static void test_cleanup_check(void)
     CU_ASSERT_STRING_EQUAL(o.err, "t: cleanup: registering the FIFO: ENOSPC (No space left on device)\n");
 }
 
+/* --- fresh programs: what cli_parse() sets up, before any registration ---------- */
+
+static const struct cli bare_cli = { .summary = "A test program." };
+
+static int parse_bare(int argc, char **argv)
+{
+    char *none[] = { argv[0], NULL };
+
+    (void)argc;
+    return cli_parse(&bare_cli, 1, none);
+}
+
+static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE };
+
+/* Program "dispositions [own]": with "own", it first gives SIGTERM a handler
+ * of its own and ignores SIGHUP, as a program may before parsing; then it
+ * calls cli_parse() and registers nothing.  It prints one line per stop
+ * signal: "SIGTERM cleanup" (one handler shared by all, every signal
+ * blocked while it runs), "own", "ignored" or "default". */
+static int program_dispositions(int argc, char **argv)
+{
+    void (*cleanup_handler)(int) = NULL;
+
+    if (argc > 1 && strcmp(argv[1], "own") == 0) {
+        struct sigaction sa;
+
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_term;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGTERM, &sa, NULL);
+        signal(SIGHUP, SIG_IGN);
+    }
+    parse_bare(argc, argv);
+    for (size_t i = 0; i < sizeof stop_signals / sizeof stop_signals[0]; i++) {
+        struct sigaction now;
+        const char *what;
+
+        if (sigaction(stop_signals[i], NULL, &now) != 0)
+            return 64;
+        if (now.sa_handler == SIG_DFL)
+            what = "default";
+        else if (now.sa_handler == SIG_IGN)
+            what = "ignored";
+        else if (now.sa_handler == on_term)
+            what = "own";
+        else if (cleanup_handler != NULL && now.sa_handler != cleanup_handler)
+            what = "a second handler";
+        else if (sigismember(&now.sa_mask, SIGTERM) != 1 || sigismember(&now.sa_mask, SIGUSR1) != 1)
+            what = "cleanup, but other signals open while it runs";
+        else {
+            cleanup_handler = now.sa_handler;
+            what = "cleanup";
+        }
+        printf("%s %s\n", signal_name(stop_signals[i]), what);
+    }
+    return 0;
+}
+
+static void test_cli_parse_installs_the_handlers(void)
+{
+    const char *plain[] = { NULL }, *own[] = { "own", NULL };
+    struct unit_output o;
+
+    unit_run_program("dispositions", plain, &o);
+    CU_ASSERT_TRUE(unit_exited(o.status, 0));
+    CU_ASSERT_STRING_EQUAL(o.out, "SIGINT cleanup\nSIGTERM cleanup\nSIGHUP cleanup\n"
+                                  "SIGQUIT cleanup\nSIGPIPE cleanup\n");
+    CU_ASSERT_STRING_EQUAL(o.err, "");
+    /* A handler the program installed itself, and an ignored signal, stay. */
+    unit_run_program("dispositions", own, &o);
+    CU_ASSERT_TRUE(unit_exited(o.status, 0));
+    CU_ASSERT_STRING_EQUAL(o.out, "SIGINT cleanup\nSIGTERM own\nSIGHUP ignored\n"
+                                  "SIGQUIT cleanup\nSIGPIPE cleanup\n");
+}
+
+static int fd_argument(const char *text)
+{
+    long fd;
+
+    return parse_long(text, 0, 1023, &fd) == 0 ? (int)fd : -1;
+}
+
+/* Waits (bounded) until sig is pending, i.e. sent while blocked. */
+static int wait_pending(int sig)
+{
+    for (int i = 0; i < 10000; i++) {
+        sigset_t pending;
+
+        if (sigpending(&pending) == 0 && sigismember(&pending, sig) == 1)
+            return 0;
+        nap_ms(1);
+    }
+    return -1;
+}
+
+/* Program "window REPORT_FD": cli_parse(), then the create + register
+ * window of COMMON.md: the queue is created with the stop signals blocked,
+ * its id sent to the test, which answers with SIGTERM; only once that
+ * SIGTERM is pending does the program register the queue and unblock.
+ * Had the block let the signal through, the program would die before the
+ * registration and the queue would stay. */
+static int program_window(int argc, char **argv)
+{
+    int report = argc > 1 ? fd_argument(argv[1]) : -1;
+    sigset_t saved;
+    int id;
+
+    if (report < 0)
+        return 60;
+    parse_bare(argc, argv);
+    cleanup_block_signals(&saved);
+    id = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+    if (id < 0)
+        return 61;
+    if (write_full(report, &id, sizeof id) != (ssize_t)sizeof id)
+        return 62;
+    if (wait_pending(SIGTERM) != 0)
+        return 63;                 /* the test never sent it */
+    cleanup_check(cleanup_add_sysv_msg(id), "the queue");
+    cleanup_unblock_signals(&saved);   /* SIGTERM lands here */
+    return 64;                         /* it did not */
+}
+
+static void test_sigterm_during_the_window_removes_the_object(void)
+{
+    char report[16];
+    const char *args[] = { report, NULL };
+    struct msqid_ds ds;
+    int fds[2], status, id = -1;
+    pid_t pid;
+
+    CU_ASSERT_FATAL(pipe(fds) == 0);
+    snprintf(report, sizeof report, "%d", fds[1]);
+    pid = unit_spawn("window", args);
+    close(fds[1]);
+    CU_ASSERT_EQUAL(read_full(fds[0], &id, sizeof id), (ssize_t)sizeof id);
+    close(fds[0]);
+    CU_ASSERT_EQUAL(kill(pid, SIGTERM), 0);
+    status = unit_wait_timeout(pid, 10000);
+    if (!unit_killed_by(status, SIGTERM))
+        fprintf(stderr, "window: status 0x%x\n", (unsigned)status);
+    CU_ASSERT_TRUE(unit_killed_by(status, SIGTERM));
+    CU_ASSERT_FATAL(id >= 0);
+    CU_ASSERT(msgctl(id, IPC_STAT, &ds) != 0 && (errno == EINVAL || errno == EIDRM));
+    msgctl(id, IPC_RMID, NULL);        /* if the test failed */
+}
+
+/* Program "sigpipe REPORT_FD OUT_FD": a private directory and a queue, both
+ * made in the window and registered, their names sent to the test; then a
+ * line to OUT_FD as its standard output, a pipe whose reader is gone (as
+ * `prog | head -1` leaves it).  SIGPIPE must clean up and kill it. */
+struct sigpipe_report {
+    int id;
+    char dir[PATH_MAX];
+};
+
+static int program_sigpipe(int argc, char **argv)
+{
+    int report = argc > 2 ? fd_argument(argv[1]) : -1;
+    int out = argc > 2 ? fd_argument(argv[2]) : -1;
+    struct sigpipe_report r;
+    sigset_t saved;
+
+    if (report < 0 || out < 0)
+        return 60;
+    parse_bare(argc, argv);
+    memset(&r, 0, sizeof r);
+    ipc_private_dir_create_or_die(r.dir, sizeof r.dir, "sigpipe");
+    cleanup_block_signals(&saved);
+    r.id = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+    if (r.id >= 0)
+        cleanup_check(cleanup_add_sysv_msg(r.id), "the queue");
+    cleanup_unblock_signals(&saved);
+    if (r.id < 0)
+        die("msgget");
+    if (write_full(report, &r, sizeof r) != (ssize_t)sizeof r)
+        return 62;
+    close(report);
+    if (dup2(out, STDOUT_FILENO) < 0)
+        return 63;
+    printf("the first line\n");       /* line-buffered: written now */
+    fflush(stdout);
+    return 64;                         /* SIGPIPE did not kill us */
+}
+
+static void test_sigpipe_cleans_up_and_kills(void)
+{
+    char report_fd[16], out_fd[16];
+    const char *args[] = { report_fd, out_fd, NULL };
+    struct sigpipe_report r;
+    struct msqid_ds ds;
+    struct stat st;
+    int report[2], out[2], status;
+    pid_t pid;
+
+    memset(&r, 0, sizeof r);
+    r.id = -1;
+    CU_ASSERT_FATAL(pipe(report) == 0 && pipe(out) == 0);
+    close(out[0]);                     /* nobody will ever read */
+    snprintf(report_fd, sizeof report_fd, "%d", report[1]);
+    snprintf(out_fd, sizeof out_fd, "%d", out[1]);
+    pid = unit_spawn("sigpipe", args);
+    close(report[1]);
+    close(out[1]);
+    CU_ASSERT_EQUAL(read_full(report[0], &r, sizeof r), (ssize_t)sizeof r);
+    close(report[0]);
+    status = unit_wait_timeout(pid, 10000);
+    if (!unit_killed_by(status, SIGPIPE))
+        fprintf(stderr, "sigpipe: status 0x%x\n", (unsigned)status);
+    CU_ASSERT_TRUE(unit_killed_by(status, SIGPIPE));
+    CU_ASSERT_FATAL(r.id >= 0 && r.dir[0] == '/');
+    CU_ASSERT(msgctl(r.id, IPC_STAT, &ds) != 0 && (errno == EINVAL || errno == EIDRM));
+    CU_ASSERT(lstat(r.dir, &st) != 0 && errno == ENOENT);
+    msgctl(r.id, IPC_RMID, NULL);      /* if the test failed */
+    rmdir(r.dir);
+}
+
+static const struct unit_program programs[] = {
+    { "dispositions", program_dispositions },
+    { "window", program_window },
+    { "sigpipe", program_sigpipe },
+    { NULL, NULL },
+};
+
 static CU_TestInfo tests[] = {
+    { "cli_parse installs the handlers first; a program's own stay", test_cli_parse_installs_the_handlers },
+    { "SIGTERM sent in the create+register window removes the object", test_sigterm_during_the_window_removes_the_object },
+    { "SIGPIPE (stdout a closed pipe) cleans up, then kills by SIGPIPE", test_sigpipe_cleans_up_and_kills },
     /* first: their children need a registry not yet installed */
     { "SIGTERM removes every kind of object, then kills by SIGTERM", test_sigterm_removes_everything },
     { "SIGINT removes every kind of object, then kills by SIGINT", test_sigint_removes_everything },
@@ -734,4 +963,4 @@ static CU_TestInfo tests[] = {
     CU_TEST_INFO_NULL,
 };
 
-UNIT_MAIN("cleanup", tests)
+UNIT_MAIN_WITH_PROGRAMS("cleanup", tests, programs)

@@ -52,7 +52,7 @@ static void start_watchdog(void)
  * signals ignored; the tests expect what a program normally starts with. */
 static void default_signals(void)
 {
-    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE };
 
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
         struct sigaction sa;
@@ -86,6 +86,51 @@ int unit_run(const char *suite, CU_TestInfo tests[])
     failed = CU_get_number_of_tests_failed();
     CU_cleanup_registry();
     return failed == 0 ? 0 : 1;
+}
+
+int unit_main(int argc, char **argv, const char *suite, CU_TestInfo tests[],
+              const struct unit_program programs[])
+{
+    if (argc >= 3 && strcmp(argv[1], UNIT_PROGRAM_FLAG) == 0) {
+        for (const struct unit_program *p = programs; p != NULL && p->name != NULL; p++) {
+            if (strcmp(p->name, argv[2]) == 0) {
+                default_signals();
+                return p->main(argc - 2, argv + 2);
+            }
+        }
+        fprintf(stderr, "unit: no program named '%s'\n", argv[2]);
+        return 125;
+    }
+    return unit_run(suite, tests);
+}
+
+/* In a forked child: becomes program name.  Never returns. */
+static _Noreturn void exec_program(const char *name, const char *const args[])
+{
+    char *argv[16];
+    int n = 0;
+
+    argv[n++] = "unit-test";
+    argv[n++] = UNIT_PROGRAM_FLAG;
+    argv[n++] = (char *)name;
+    for (int i = 0; args != NULL && args[i] != NULL && n < 15; i++)
+        argv[n++] = (char *)args[i];
+    argv[n] = NULL;
+    execv("/proc/self/exe", argv);
+    perror("unit: execv /proc/self/exe");
+    _exit(127);               /* exec failed: nothing of the test's may run */
+}
+
+pid_t unit_spawn(const char *name, const char *const args[])
+{
+    pid_t pid;
+
+    unit_flush();
+    pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0)
+        exec_program(name, args);
+    return pid;
 }
 
 void unit_flush(void)
@@ -198,6 +243,27 @@ void unit_capture(int (*fn)(void *arg), void *arg, struct unit_output *output)
         fflush(stdout);
         fflush(stderr);
         _exit(rc);          /* _exit: CUnit's state belongs to the parent */
+    }
+    output->status = unit_wait_timeout(pid, 10000);
+    slurp(out, output->out, sizeof output->out);
+    slurp(err, output->err, sizeof output->err);
+}
+
+void unit_run_program(const char *name, const char *const args[],
+                      struct unit_output *output)
+{
+    int out = temp_fd(), err = temp_fd();
+    pid_t pid;
+
+    unit_flush();
+    pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        if (dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0)
+            _exit(126);
+        close(out);
+        close(err);
+        exec_program(name, args);
     }
     output->status = unit_wait_timeout(pid, 10000);
     slurp(out, output->out, sizeof output->out);

@@ -17,7 +17,8 @@
 #include <sys/types.h>
 
 /* Runs the tests verbosely; returns 0 if all passed, 1 otherwise.  It
- * first puts SIGINT, SIGTERM, SIGHUP and SIGQUIT back to their defaults if
+ * first puts SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGPIPE back to their
+ * defaults if
  * the run inherited them ignored (a background job, nohup).  A
  * watchdog ends the executable with status 3 and a message if it is still
  * running after UNIT_WATCHDOG_SECONDS (a broken function that hangs must
@@ -28,6 +29,7 @@ int unit_run(const char *suite, CU_TestInfo tests[]);
 
 #define UNIT_MAIN(suite, tests) \
     int main(void) { return unit_run((suite), (tests)); }
+
 
 /* Forks a child that runs fn(arg) and exits with its return value, without
  * running the parent's exit handlers twice.  Returns the child's pid. */
@@ -75,5 +77,32 @@ void unit_redirect_end(struct unit_redirect *redirect, char *buf, size_t size);
 /* Creates a private (0700) directory under $TMPDIR, or /tmp, into buf.
  * The test removes it (and what it put inside). */
 void unit_tmpdir(char *buf, size_t size);
+
+/* Programs a test runs as a fresh process: the test executable itself,
+ * exec'd again with "--unit-program NAME ARGS...", so that nothing the
+ * tests did before (cleanup handlers installed, entries registered, CUnit)
+ * is inherited; a fork would inherit all of it.  main gets argv[0] = NAME,
+ * then ARGS, and starts with SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGPIPE
+ * at their defaults, as a shell starts a program.  Its return value is the
+ * exit status. */
+struct unit_program {
+    const char *name;
+    int (*main)(int argc, char **argv);
+};
+#define UNIT_PROGRAM_FLAG "--unit-program"
+int unit_main(int argc, char **argv, const char *suite, CU_TestInfo tests[],
+              const struct unit_program programs[]);
+
+#define UNIT_MAIN_WITH_PROGRAMS(suite, tests, programs) \
+    int main(int argc, char **argv) \
+    { return unit_main(argc, argv, (suite), (tests), (programs)); }
+
+/* Starts program NAME (see above) with args (NULL-terminated, at most 12);
+ * it inherits this process's descriptors.  Returns its pid. */
+pid_t unit_spawn(const char *name, const char *const args[]);
+
+/* Like unit_capture(), for program NAME with args. */
+void unit_run_program(const char *name, const char *const args[],
+                      struct unit_output *output);
 
 #endif
