@@ -3,11 +3,14 @@
 #define _GNU_SOURCE
 #include "die.h"
 
+#include "io.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const char *program_name = "ipclab";
 
@@ -44,16 +47,28 @@ const char *signal_name(int sig)
 
 static void vreport(int errnum, const char *fmt, va_list ap)
 {
-    /* One fprintf per piece would let another process's output land in the
-     * middle of the line; format the whole line first. */
-    char what[512];
+    /* The whole line is formatted first and written with one write() (and
+     * write_full's retries): one fprintf per piece would let another
+     * process's output land in the middle of the line, and stdio gives up
+     * on a write interrupted by a signal, losing the message. */
+    char what[512], line[1024];
+    int saved = errno, n;
 
     vsnprintf(what, sizeof what, fmt, ap);
     if (errnum != 0)
-        fprintf(stderr, "%s: %s: %s (%s)\n", program_name, what,
-                errno_name(errnum), strerror(errnum));
+        n = snprintf(line, sizeof line, "%s: %s: %s (%s)\n", program_name, what,
+                     errno_name(errnum), strerror(errnum));
     else
-        fprintf(stderr, "%s: %s\n", program_name, what);
+        n = snprintf(line, sizeof line, "%s: %s\n", program_name, what);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof line) {      /* cut: still one whole line */
+        n = (int)sizeof line - 1;
+        line[n - 1] = '\n';
+    }
+    fflush(stderr);                      /* anything the program put there first */
+    write_full(STDERR_FILENO, line, (size_t)n);
+    errno = saved;                       /* a warning changes nothing */
 }
 
 void warn_errnum(int errnum, const char *fmt, ...)

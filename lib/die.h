@@ -22,7 +22,9 @@ const char *errno_name(int errnum);
 const char *signal_name(int sig);
 
 /* Writes "<program>: <what>: <ENAME> (<strerror>)\n" to stderr, where <what>
- * is fmt formatted.  Returns nothing; the caller decides what happens next. */
+ * is fmt formatted: one line, in one write() retried on EINTR and short
+ * counts, cut (still ending in a newline) past 1023 bytes.  errno is left
+ * as it was.  Returns nothing; the caller decides what happens next. */
 void warn_errnum(int errnum, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -12,12 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int is_name_text(const char *text, size_t max)
 {
-    size_t len = strlen(text);
+    size_t len;
 
+    if (text == NULL)
+        return 0;
+    len = strlen(text);
     if (len == 0 || len > max)
         return 0;
     return strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -62,7 +66,7 @@ int ipc_private_dir_create(char *dir, size_t size, const char *what)
 {
     const char *tmp = getenv("TMPDIR");
     sigset_t saved;
-    int n, err = 0;
+    int n, handle, err = 0;
 
     if (!is_name_text(what, 40))
         return EINVAL;
@@ -73,14 +77,21 @@ int ipc_private_dir_create(char *dir, size_t size, const char *what)
         return ENAMETOOLONG;
     cleanup_block_signals(&saved);
     if (mkdtemp(dir) == NULL) {
-        /* mkdtemp() leaves its last random try in the buffer: a name that
-         * never existed.  Put the template back for the caller's message. */
         err = errno;
-        snprintf(dir, size, "%s/ipclab-%s-XXXXXX", tmp, what);
-    } else if (cleanup_add_dir(dir) < 0) {
+    } else if ((handle = cleanup_add_dir(dir)) < 0) {
         err = errno;
         rmdir(dir);
+    } else if (chmod(dir, S_IRWXU) != 0) {
+        /* mkdtemp's 0700 passes through the umask: under umask 0277 the
+         * directory would be 0500 and nothing could be made in it. */
+        err = errno;
+        cleanup_remove(handle);
     }
+    /* On failure the buffer holds mkdtemp's last random try or a removed
+     * directory: names that mean nothing.  Put the template back for the
+     * caller's message. */
+    if (err != 0)
+        snprintf(dir, size, "%s/ipclab-%s-XXXXXX", tmp, what);
     cleanup_unblock_signals(&saved);
     return err;
 }

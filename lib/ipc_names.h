@@ -28,12 +28,14 @@ int ipc_name_make(char *buf, size_t size, const char *what);
 void ipc_name_make_or_die(char *buf, size_t size, const char *what);
 
 /* A private directory: "$TMPDIR/ipclab-<what>-XXXXXX" (or /tmp), made by
- * mkdtemp with mode 0700 (no other user can put or open anything in it) and
- * registered with cleanup.h, with the stop signals blocked from mkdtemp to
- * the registration.  FIFOs, socket files and key files live in one.
- * what is 1-40 characters from [A-Za-z0-9._-].  Returns 0 or an errno
- * value (EINVAL for what, ENAMETOOLONG); on failure dir holds the template,
- * for the caller's message. */
+ * mkdtemp with mode 0700 whatever the umask (no other user can put or open
+ * anything in it) and registered with cleanup.h, with the stop signals
+ * blocked from mkdtemp to the registration.  FIFOs, socket files and key
+ * files live in one.  what is 1-40 characters from [A-Za-z0-9._-].
+ * Returns 0 or an errno value: EINVAL for what (dir untouched),
+ * ENAMETOOLONG (dir holds as much of the template as fits), or the errno
+ * of mkdtemp, the registration or chmod (dir holds the template, for the
+ * caller's message; nothing is left behind). */
 int ipc_private_dir_create(char *dir, size_t size, const char *what);
 void ipc_private_dir_create_or_die(char *dir, size_t size, const char *what);
 

@@ -40,6 +40,7 @@ static void test_warn_errnum_format(void)
     unit_redirect_begin(&r, STDERR_FILENO);
     warn_errnum(EACCES, "shmget %s %d", "key", 7);
     warn_errnum(0, "plain %s", "message");
+    CU_ASSERT_EQUAL(errno, EBUSY);           /* a warning leaves errno alone */
     unit_redirect_end(&r, err, sizeof err);
     CU_ASSERT_STRING_EQUAL(err, "tprog: shmget key 7: EACCES (Permission denied)\n"
                                 "tprog: plain message\n");
@@ -145,6 +146,16 @@ static void test_signal_name(void)
     snprintf(expected, sizeof expected, "signal %d", SIGRTMAX + 5);
     CU_ASSERT_STRING_EQUAL(signal_name(SIGRTMAX + 5), expected);
     CU_ASSERT_STRING_EQUAL(signal_name(0), "signal 0");
+    CU_ASSERT_STRING_EQUAL(signal_name(-1), "signal -1");
+    snprintf(expected, sizeof expected, "SIGRTMIN+%d", SIGRTMAX - SIGRTMIN);
+    CU_ASSERT_STRING_EQUAL(signal_name(SIGRTMAX), expected);
+    CU_ASSERT_STRING_EQUAL(signal_name(SIGCHLD), "SIGCHLD");
+    CU_ASSERT_STRING_EQUAL(signal_name(SIGUSR2), "SIGUSR2");
+    /* Every classic signal has a SIG name of its own. */
+    for (int sig = 1; sig < 32; sig++) {
+        const char *name = signal_name(sig);
+        CU_ASSERT(strncmp(name, "SIG", 3) == 0 && strlen(name) > 3 && strchr(name, ' ') == NULL);
+    }
 }
 
 static CU_TestInfo tests[] = {

@@ -371,6 +371,133 @@ static int remove_tree(const char *dir)
     return nftw(dir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+/* --- ipc_private_dir_create ------------------------------------------------ */
+
+/* "<tmp>/ipclab-<what>-" and six characters that mkdtemp chose. */
+static int is_private_dir_name(const char *dir, const char *tmp, const char *what)
+{
+    char prefix[PATH_MAX + 64];
+    size_t n = (size_t)snprintf(prefix, sizeof prefix, "%s/ipclab-%s-", tmp, what);
+
+    return strncmp(dir, prefix, n) == 0 && strlen(dir) == n + 6 &&
+           strcmp(dir + n, "XXXXXX") != 0 && strchr(dir + n, '/') == NULL;
+}
+
+static void test_private_dir_0700_under_tmpdir_and_registered(void)
+{
+    struct saved_env saved;
+    char tmp[PATH_MAX], d1[PATH_MAX], d2[PATH_MAX];
+    struct stat st;
+    mode_t old_mask;
+
+    save_env(&saved, "TMPDIR");
+    unit_tmpdir(tmp, sizeof tmp);
+    setenv("TMPDIR", tmp, 1);
+    CU_ASSERT_EQUAL_FATAL(ipc_private_dir_create(d1, sizeof d1, "fifo"), 0);
+    /* A umask that would take the owner's write and search bits: still 0700. */
+    old_mask = umask(0277);
+    CU_ASSERT_EQUAL_FATAL(ipc_private_dir_create(d2, sizeof d2, "a.b_C-9"), 0);
+    umask(old_mask);
+    restore_env(&saved);
+
+    CU_ASSERT_TRUE(is_private_dir_name(d1, tmp, "fifo"));
+    CU_ASSERT_TRUE(is_private_dir_name(d2, tmp, "a.b_C-9"));
+    CU_ASSERT(lstat(d1, &st) == 0 && S_ISDIR(st.st_mode) && PERMS(st.st_mode) == 0700 &&
+              st.st_uid == getuid());
+    CU_ASSERT(lstat(d2, &st) == 0 && S_ISDIR(st.st_mode) && PERMS(st.st_mode) == 0700);
+    /* Registered: the cleanup removes both, newest first. */
+    cleanup_run();
+    CU_ASSERT(lstat(d1, &st) != 0 && errno == ENOENT);
+    CU_ASSERT(lstat(d2, &st) != 0 && errno == ENOENT);
+    CU_ASSERT(is_empty_dir(tmp));
+    CU_ASSERT_EQUAL(remove_tree(tmp), 0);
+}
+
+static void test_private_dir_without_tmpdir_is_under_tmp(void)
+{
+    struct saved_env saved;
+    char dir[PATH_MAX];
+    struct stat st;
+
+    save_env(&saved, "TMPDIR");
+    for (int i = 0; i < 2; i++) {
+        if (i == 0)
+            unsetenv("TMPDIR");
+        else
+            setenv("TMPDIR", "", 1);        /* empty counts as unset */
+        CU_ASSERT_EQUAL_FATAL(ipc_private_dir_create(dir, sizeof dir, "t"), 0);
+        CU_ASSERT_TRUE(is_private_dir_name(dir, "/tmp", "t"));
+        cleanup_run();
+        CU_ASSERT(lstat(dir, &st) != 0 && errno == ENOENT);
+    }
+    restore_env(&saved);
+}
+
+static void test_private_dir_errors(void)
+{
+    static const char *const bad[] = { "", "a/b", "/", "sp ace", "tab\t", "\xc3\xa9",
+                                       "12345678901234567890123456789012345678901" };
+    struct saved_env saved;
+    char tmp[PATH_MAX], dir[PATH_MAX], expect[PATH_MAX + 64];
+    size_t need;
+
+    save_env(&saved, "TMPDIR");
+    unit_tmpdir(tmp, sizeof tmp);
+    setenv("TMPDIR", tmp, 1);
+
+    /* A bad what: EINVAL, the buffer untouched, nothing made. */
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(dir, sizeof dir, "untouched");
+        CU_ASSERT_EQUAL(ipc_private_dir_create(dir, sizeof dir, bad[i]), EINVAL);
+        CU_ASSERT_STRING_EQUAL(dir, "untouched");
+    }
+    CU_ASSERT_EQUAL(ipc_private_dir_create(dir, sizeof dir, NULL), EINVAL);
+    CU_ASSERT_STRING_EQUAL(dir, "untouched");
+    /* 40 characters are fine. */
+    CU_ASSERT_EQUAL(ipc_private_dir_create(dir, sizeof dir,
+                                           "1234567890123456789012345678901234567890"), 0);
+    cleanup_run();
+
+    /* A buffer one byte short: ENAMETOOLONG, as much of the template as fits. */
+    snprintf(expect, sizeof expect, "%s/ipclab-x-XXXXXX", tmp);
+    need = strlen(expect) + 1;
+    CU_ASSERT_EQUAL(ipc_private_dir_create(dir, need - 1, "x"), ENAMETOOLONG);
+    CU_ASSERT_EQUAL(strlen(dir), need - 2);
+    CU_ASSERT_EQUAL(strncmp(dir, expect, need - 2), 0);
+    CU_ASSERT_EQUAL(ipc_private_dir_create(dir, need, "x"), 0);      /* exactly enough */
+    CU_ASSERT_TRUE(is_private_dir_name(dir, tmp, "x"));
+    cleanup_run();
+
+    /* mkdtemp fails: its errno, and the template (not a random name). */
+    setenv("TMPDIR", "/nonexistent-ipclab-test-dir", 1);
+    CU_ASSERT_EQUAL(ipc_private_dir_create(dir, sizeof dir, "x"), ENOENT);
+    CU_ASSERT_STRING_EQUAL(dir, "/nonexistent-ipclab-test-dir/ipclab-x-XXXXXX");
+    restore_env(&saved);
+    CU_ASSERT(is_empty_dir(tmp));
+    CU_ASSERT_EQUAL(remove_tree(tmp), 0);
+}
+
+static int private_dir_or_die(void *arg)
+{
+    char dir[PATH_MAX];
+
+    (void)arg;
+    program_name = "t";
+    setenv("TMPDIR", "/nonexistent-ipclab-test-dir", 1);
+    ipc_private_dir_create_or_die(dir, sizeof dir, "fifo");
+    return 0;
+}
+
+static void test_private_dir_or_die_names_the_template(void)
+{
+    struct unit_output o;
+
+    unit_capture(private_dir_or_die, NULL, &o);
+    CU_ASSERT_TRUE(unit_exited(o.status, 1));
+    CU_ASSERT_STRING_EQUAL(o.err, "t: mkdtemp /nonexistent-ipclab-test-dir/ipclab-fifo-XXXXXX: "
+                                  "ENOENT (No such file or directory)\n");
+}
+
 static void test_keyfile_private_and_removed_by_cleanup(void)
 {
     struct saved_env saved;
@@ -528,6 +655,10 @@ static void test_private_key_or_die_errors(void)
 }
 
 static CU_TestInfo tests[] = {
+    { "private dir: 0700 (any umask), under $TMPDIR, removed by cleanup_run", test_private_dir_0700_under_tmpdir_and_registered },
+    { "private dir: /tmp when $TMPDIR is unset or empty", test_private_dir_without_tmpdir_is_under_tmp },
+    { "private dir: EINVAL (untouched), ENAMETOOLONG, mkdtemp's errno (template)", test_private_dir_errors },
+    { "ipc_private_dir_create_or_die names the template and errno", test_private_dir_or_die_names_the_template },
     { "prefix from IPCLAB_PREFIX, up to 40 characters", test_prefix_from_the_environment },
     { "an invalid prefix falls back to ipclab", test_invalid_prefix_falls_back },
     { "name format: /prefix-what-pid-seq-salt", test_name_format },

@@ -1,6 +1,7 @@
 /* test_parse.c - strict number parsing (lib/parse.c). */
 #include "unit.h"
 
+#include "die.h"
 #include "io.h"
 #include "parse.h"
 
@@ -137,7 +138,58 @@ static void test_mode_is_octal_rwx_only(void)
     }
 }
 
+/* The option forms: the value on success; on error one line naming the
+ * option and what it takes, the usage, exit 2. */
+struct option_case {
+    int which;                 /* 0: proj_id, 1: mode */
+    const char *text;
+};
+
+static int parse_option_in_child(void *arg)
+{
+    const struct option_case *c = arg;
+
+    program_name = "prog";
+    if (c->which == 0)
+        return parse_proj_id_option("--proj", c->text);
+    return (int)parse_mode_option("--mode", c->text) == 0640 ? 0 : 1;
+}
+
+static void expect_option_error(int which, const char *text, const char *line)
+{
+    struct option_case c = { which, text };
+    struct unit_output o;
+    char expected[512];
+
+    unit_capture(parse_option_in_child, &c, &o);
+    snprintf(expected, sizeof expected, "prog: %s\nUsage: prog [OPTION]...\n", line);
+    CU_ASSERT_TRUE(unit_exited(o.status, 2));
+    CU_ASSERT_STRING_EQUAL(o.err, expected);
+    CU_ASSERT_STRING_EQUAL(o.out, "");
+}
+
+static void test_proj_id_and_mode_option_forms(void)
+{
+    struct option_case ok_char = { 0, "A" }, ok_num = { 0, "200" }, ok_mode = { 1, "0640" };
+    struct unit_output o;
+
+    unit_capture(parse_option_in_child, &ok_char, &o);
+    CU_ASSERT_TRUE(unit_exited(o.status, 'A'));
+    unit_capture(parse_option_in_child, &ok_num, &o);
+    CU_ASSERT_TRUE(unit_exited(o.status, 200));
+    unit_capture(parse_option_in_child, &ok_mode, &o);
+    CU_ASSERT_TRUE(unit_exited(o.status, 0));
+    CU_ASSERT_STRING_EQUAL(o.err, "");
+    expect_option_error(0, "AB", "--proj: 'AB' is neither a number from 1 to 255 nor one character");
+    expect_option_error(0, "0", "--proj: '0' is neither a number from 1 to 255 nor one character");
+    expect_option_error(0, "256", "--proj: '256' is neither a number from 1 to 255 nor one character");
+    expect_option_error(1, "0800", "--mode: '0800' is not an octal mode from 0 to 0777, as 600 or 0640");
+    expect_option_error(1, "1777", "--mode: '1777' is not an octal mode from 0 to 0777, as 600 or 0640");
+    expect_option_error(1, "", "--mode: '' is not an octal mode from 0 to 0777, as 600 or 0640");
+}
+
 static CU_TestInfo tests[] = {
+    { "proj id and mode option forms: value, or one line + usage, exit 2", test_proj_id_and_mode_option_forms },
     { "proj id: 1-255 or one character, nothing else", test_proj_id_number_or_one_character },
     { "mode: octal digits, rwx bits only", test_mode_is_octal_rwx_only },
     { "accepts plain decimals", test_accepts_plain_decimals },
