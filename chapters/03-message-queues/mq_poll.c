@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #define MSG_SIZE 64
+#define TOTAL_MS_MAX 60000     /* count x interval-ms: about a minute at most */
 static long count = 5, interval_ms = 20, timeout_ms = 1000;
 static char name[IPC_NAME_SIZE];
 static int log_pipe[2];
@@ -87,6 +88,7 @@ static const struct cli cli = {
 
 int main(int argc, char **argv)
 {
+    sigset_t saved;
     struct mq_attr attr = { .mq_maxmsg = 10, .mq_msgsize = MSG_SIZE };
     char pending[4096];
     size_t pending_len = 0;
@@ -97,12 +99,18 @@ int main(int argc, char **argv)
     mqd_t mq;
 
     cli_parse(&cli, argc, argv);
+    if (count * interval_ms > TOTAL_MS_MAX)
+        usage_error("--count %ld x --interval-ms %ld is %ld s of sending; at most %d s", count,
+                    interval_ms, count * interval_ms / 1000, TOTAL_MS_MAX / 1000);
 
     ipc_name_make_or_die(name, sizeof name, "poll");
+    cleanup_block_signals(&saved);           /* create + register: no signal between */
     mq = mq_open(name, O_RDONLY | O_NONBLOCK | O_CREAT | O_EXCL, 0600, &attr);
+    if (mq != (mqd_t)-1)
+        cleanup_check(cleanup_add_posix_mq(name), name);
+    cleanup_unblock_signals(&saved);
     if (mq == (mqd_t)-1)
         die("mq_open %s", name);
-    cleanup_check(cleanup_add_posix_mq(name), name);
     if (pipe(log_pipe) != 0)
         die("pipe");
 

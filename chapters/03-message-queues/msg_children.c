@@ -61,16 +61,22 @@ static const struct cli cli = {
 
 int main(int argc, char **argv)
 {
+    sigset_t saved;
     bool seen[MAX_CHILDREN] = { false };
     struct workers *workers;
     int msqid, failed, err, distinct = 0;
 
     cli_parse(&cli, argc, argv);
 
+    /* Created and registered with the stop signals blocked: a SIGTERM
+     * between the two would otherwise leave the queue behind. */
+    cleanup_block_signals(&saved);
     msqid = msgget(IPC_PRIVATE, IPC_CREAT | IPC_EXCL | 0600);
+    if (msqid >= 0)
+        cleanup_check(cleanup_add_sysv_msg(msqid), "message queue");
+    cleanup_unblock_signals(&saved);
     if (msqid < 0)
         die("msgget");
-    cleanup_check(cleanup_add_sysv_msg(msqid), "message queue");
 
     err = workers_start(&workers, (int)children, child, &msqid);
     if (err == 0)

@@ -102,6 +102,7 @@ static const struct cli cli = {
 
 int main(int argc, char **argv)
 {
+    sigset_t saved;
     struct message m = { .mtype = 1 };
     struct msqid_ds stat;
     long n;
@@ -112,10 +113,15 @@ int main(int argc, char **argv)
         usage_error("--size %ld is larger than --limit %ld: no message would fit", size, limit);
     memset(m.mtext, 'x', sizeof m.mtext);
 
+    /* Created and registered with the stop signals blocked: a SIGTERM
+     * between the two would otherwise leave the queue behind. */
+    cleanup_block_signals(&saved);
     msqid = msgget(IPC_PRIVATE, IPC_CREAT | IPC_EXCL | 0600);
+    if (msqid >= 0)
+        cleanup_check(cleanup_add_sysv_msg(msqid), "message queue");
+    cleanup_unblock_signals(&saved);
     if (msqid < 0)
         die("msgget");
-    cleanup_check(cleanup_add_sysv_msg(msqid), "message queue");
 
     /* region: limit */
     stat = queue_stat(msqid);

@@ -6,31 +6,37 @@
  * receiver creates it (IPC_CREAT | IPC_EXCL, mode 0600) and removes it on
  * every exit path, and the sender (msg_send) only opens it.  msgrcv() alone
  * would wait forever for a sender that never comes, so each wait is bounded.
+ * The receive buffer holds the largest message the kernel allows (msgmax,
+ * read at run time), so no message is too long for it.
  *
  * Run:  msg_recv                              # a private key; prints how to send
- *       msg_recv --count 2 ./somefile 7 &     # a key from a file and id you choose
- *       msg_send ./somefile 7 hello world
+ *       touch somefile
+ *       msg_recv --count 2 somefile 7 &       # a key from a file and id you choose
+ *       msg_send somefile 7 hello world
  *
  * You should see the queue's id and key, the msg_send command that reaches
  * it, each message as it arrives, and the end:
  *       received type=1 "hello"
  *       received 2 messages; removing the queue
- * With no sender, it stops after --timeout-ms without a message.
+ * With no sender, it stops after --timeout-ms (30 s by default, time to
+ * paste the command into another terminal) without a message.
  */
 #include "ipclab.h"
 #include "common/msg_timed.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
 
-#define TEXT_MAX 512
-static long count = 0, timeout_ms = 500, type = 0;
+#define KEY_TRIES 10              /* fresh key files tried before giving up */
+static long count = 0, timeout_ms = 30000, type = 0;
 
 struct message {
     long mtype;
-    char mtext[TEXT_MAX + 1];
+    char mtext[];                 /* msgmax bytes, and one for a '\0' */
 };
 
 static const struct cli_option options[] = {
@@ -49,16 +55,64 @@ static const struct cli cli = {
     .operands_min = 0,
     .operands_max = 2,
     .details = "Without PATH and PROJ_ID, the key comes from a fresh private file;\n"
-               "the program prints the msg_send command that reaches the queue.",
+               "the program prints the msg_send command that reaches the queue.\n"
+               "Takes messages of any length the system allows (msgmax).",
 };
+
+/* msgget(IPC_CREAT | IPC_EXCL), with the queue registered for removal in
+ * the same signal-free stretch.  Returns the id, or -1 with errno set. */
+static int create_queue(key_t key)
+{
+    sigset_t saved;
+    int msqid, err;
+
+    cleanup_block_signals(&saved);
+    msqid = msgget(key, IPC_CREAT | IPC_EXCL | 0600);
+    err = errno;
+    if (msqid >= 0)
+        cleanup_check(cleanup_add_sysv_msg(msqid), "message queue");
+    cleanup_unblock_signals(&saved);
+    errno = err;
+    return msqid;
+}
+
+/* Who holds the key: "queue id 5, owner uid 0, mode 0600", for messages.
+ * Returns the queue's id, or -1. */
+static int describe_holder(key_t key, char *buf, size_t size)
+{
+    struct msqid_ds ds;
+    int id = msgget(key, 0);
+
+    if (id >= 0 && msgctl(id, IPC_STAT, &ds) == 0)
+        snprintf(buf, size, "queue id %d, owner uid %ld, mode %04o", id,
+                 (long)ds.msg_perm.uid, (unsigned)(ds.msg_perm.mode & 0777));
+    else
+        snprintf(buf, size, "a queue we may not inspect");
+    return id;
+}
+
+/* A buffer for the largest message the kernel takes now. */
+static struct message *message_buffer(size_t *text_max)
+{
+    struct message *m;
+
+    *text_max = msg_max_bytes();
+    m = malloc(sizeof *m + *text_max + 1);
+    if (m == NULL)
+        die("malloc %zu bytes", *text_max);
+    return m;
+}
 
 int main(int argc, char **argv)
 {
     struct ipc_keyfile keyfile;
-    const char *path;
+    const char *path = NULL;
+    char holder[96];
     long proj_id = 1, received = 0;
-    key_t key;
-    int first = cli_parse(&cli, argc, argv), msqid, err;
+    key_t key = IPC_PRIVATE;
+    struct message *m;
+    size_t text_max;
+    int first = cli_parse(&cli, argc, argv), msqid = -1, holder_id, err, flags = 0;
 
     /* region: key */
     if (argc - first == 2) {
@@ -67,29 +121,48 @@ int main(int argc, char **argv)
         err = ipc_key_from_path(path, (int)proj_id, &key);
         if (err != 0)
             die_errnum(err, "ftok %s", path);
-    } else if (argc - first == 0) {
-        key = ipc_private_key_or_die(&keyfile, (int)proj_id);
-        path = keyfile.path;
-    } else {
+    } else if (argc - first != 0) {
         usage_error("expected PATH and PROJ_ID together, or neither");
     }
 
     /* The creator is the owner: IPC_EXCL refuses a queue someone else (or a
-     * crashed run) left under this key, instead of silently sharing it. */
-    msqid = msgget(key, IPC_CREAT | IPC_EXCL | 0600);
+     * run killed with SIGKILL) left under this key, instead of sharing it. */
+    for (int tries = 1;; tries++) {
+        if (argc - first == 0) {
+            key = ipc_private_key_or_die(&keyfile, (int)proj_id);
+            path = keyfile.path;
+        }
+        msqid = create_queue(key);
+        if (msqid >= 0 || errno != EEXIST)
+            break;
+        holder_id = describe_holder(key, holder, sizeof holder);
+        if (argc - first == 2 || tries == KEY_TRIES) {
+            warn_errnum(EEXIST, "msgget key 0x%08lx (ftok %s %ld)", (unsigned long)key, path, proj_id);
+            fprintf(stderr, "%s: the key is taken by %s; if it is left from a receiver\n"
+                            "that was killed (kill -9), remove it with: ipcrm -q %d\n",
+                    program_name, holder, holder_id);
+            exit(1);
+        }
+        /* A private key file is new, but ftok only sees its inode number:
+         * a file freed by a killed run may have lent it the same number, and
+         * its queue is still there.  The old file stays until we exit, so
+         * the next one cannot get that inode again. */
+        printf("key 0x%08lx from %s is taken (%s, probably left by a receiver\n"
+               "killed with SIGKILL): trying another key file\n", (unsigned long)key, path, holder);
+    }
     if (msqid < 0)
         die("msgget key 0x%08lx (ftok %s %ld)", (unsigned long)key, path, proj_id);
-    cleanup_check(cleanup_add_sysv_msg(msqid), "message queue");
     /* end region: key */
 
     printf("queue id %d, key 0x%08lx from ftok(\"%s\", %ld)\n", msqid,
            (unsigned long)key, path, proj_id);
     printf("send to it with: msg_send %s %ld TEXT...\n", path, proj_id);
+    m = message_buffer(&text_max);
+    printf("ready: waiting up to %ld ms for each message of up to %zu bytes\n", timeout_ms, text_max);
 
     /* region: receive */
     while (count == 0 || received < count) {
-        struct message m;
-        ssize_t got = msgrcv_timed(msqid, &m, TEXT_MAX, type, 0, timeout_ms);
+        ssize_t got = msgrcv_timed(msqid, m, text_max, type, flags, timeout_ms);
 
         if (got < 0 && errno == ETIMEDOUT) {
             if (count > 0)
@@ -97,13 +170,29 @@ int main(int argc, char **argv)
             printf("no message for %ld ms: stopping\n", timeout_ms);
             break;
         }
+        if (got < 0 && errno == E2BIG) {
+            /* msgmax changed since we started (root may change it): E2BIG
+             * took nothing, the message still waits.  A larger buffer if
+             * msgmax grew; else take it cut short (MSG_NOERROR), and say so. */
+            size_t before = text_max;
+            free(m);
+            m = message_buffer(&text_max);
+            if (text_max <= before)
+                flags = MSG_NOERROR;
+            continue;
+        }
         if (got < 0)
             die("msgrcv");
-        m.mtext[got] = '\0';
-        printf("received type=%ld \"%s\"\n", m.mtype, m.mtext);
+        m->mtext[got] = '\0';
+        printf("received type=%ld \"%.*s\"", m->mtype, (int)got, m->mtext);
+        if (got > 512 || flags != 0)
+            printf(" (%zd bytes%s)", got, flags != 0 ? ", cut to msgmax by MSG_NOERROR" : "");
+        printf("\n");
+        flags = 0;
         received++;
     }
     /* end region: receive */
     printf("received %ld message%s; removing the queue\n", received, received == 1 ? "" : "s");
+    free(m);
     return 0;             /* exit removes the queue and a private key file */
 }

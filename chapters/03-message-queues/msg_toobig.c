@@ -53,6 +53,7 @@ static const struct cli cli = {
 
 int main(int argc, char **argv)
 {
+    sigset_t saved;
     struct message m = { .mtype = 1 };
     ssize_t got;
     int msqid;
@@ -61,10 +62,15 @@ int main(int argc, char **argv)
     if (buffer >= size)
         usage_error("--buffer %ld must be smaller than --size %ld to show anything", buffer, size);
 
+    /* Created and registered with the stop signals blocked: a SIGTERM
+     * between the two would otherwise leave the queue behind. */
+    cleanup_block_signals(&saved);
     msqid = msgget(IPC_PRIVATE, IPC_CREAT | IPC_EXCL | 0600);
+    if (msqid >= 0)
+        cleanup_check(cleanup_add_sysv_msg(msqid), "message queue");
+    cleanup_unblock_signals(&saved);
     if (msqid < 0)
         die("msgget");
-    cleanup_check(cleanup_add_sysv_msg(msqid), "message queue");
 
     for (long i = 0; i < size; i++)
         m.mtext[i] = (char)('A' + i % 26);       /* ABC...Z ABC... */

@@ -61,7 +61,7 @@ static void receive_all(int msqid, long msgtyp)
 
 static const struct cli_option options[] = {
     CLI_OPTION_CHOICE("receive", &receive, receive_names, "HOW",
-                      "by-type: msgtyp 1, 2, 3; arrival: 0; lowest: -3"),
+                      "the receives' msgtyp: 1, 2, 3 in turn; 0; or -3"),
     CLI_OPTION_END
 };
 
@@ -73,16 +73,22 @@ static const struct cli cli = {
 
 int main(int argc, char **argv)
 {
+    sigset_t saved;
     struct msqid_ds stat;
     int msqid;
 
     cli_parse(&cli, argc, argv);
 
     /* region: send */
+    /* Created and registered with the stop signals blocked: a SIGTERM
+     * between the two would otherwise leave the queue behind. */
+    cleanup_block_signals(&saved);
     msqid = msgget(IPC_PRIVATE, IPC_CREAT | IPC_EXCL | 0600);
+    if (msqid >= 0)
+        cleanup_check(cleanup_add_sysv_msg(msqid), "message queue");
+    cleanup_unblock_signals(&saved);
     if (msqid < 0)
         die("msgget");
-    cleanup_check(cleanup_add_sysv_msg(msqid), "message queue");
 
     for (size_t i = 0; i < SENT; i++) {
         struct message m = { .mtype = sent_types[i] };

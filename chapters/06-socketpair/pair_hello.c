@@ -6,7 +6,9 @@
  * end it does not use.  A stream socket has no message boundaries, so here
  * the end of the stream marks the end of a message: each side sends, then
  * shuts down its writing half (shutdown(SHUT_WR)), and the other side reads
- * until end-of-file.
+ * until end-of-file.  As the chapter's first program it uses the bare calls,
+ * socketpair(), fork() and waitpid(); later programs fork through lib's
+ * fork_child(), which also makes sure a signal cannot leave a child behind.
  *
  * Run:  pair_hello
  *       pair_hello --parent-says "ping" --child-says "pong"
@@ -74,7 +76,7 @@ static const struct cli cli = {
 int main(int argc, char **argv)
 {
     char heard[TEXT_MAX];
-    int sv[2], status, handle;
+    int sv[2], status;
     pid_t pid;
 
     cli_parse(&cli, argc, argv);
@@ -84,7 +86,10 @@ int main(int argc, char **argv)
     /* region: pair */
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
         die("socketpair");
-    pid = fork_child_or_die(&handle);        /* fork, registered for cleanup */
+    fflush(stdout);                          /* or the child would repeat what is pending */
+    pid = fork();
+    if (pid < 0)
+        die("fork");
     if (pid == 0) {
         close(sv[0]);                        /* the child talks on sv[1] */
         listen_then_say(sv[1], child_says, heard, sizeof heard);
@@ -94,11 +99,10 @@ int main(int argc, char **argv)
     printf("parent -> child: %s\n", parent_says);
     say_then_listen(sv[0], parent_says, heard, sizeof heard);
     printf("parent got: %s\n", heard);
-    /* end region: pair */
 
-    while (waitpid(pid, &status, 0) < 0)
+    while (waitpid(pid, &status, 0) < 0)     /* reap the child */
         if (errno != EINTR)
             die("waitpid");
-    cleanup_forget(handle);
+    /* end region: pair */
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
 }

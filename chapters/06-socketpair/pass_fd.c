@@ -10,13 +10,15 @@
  *
  * Run:  pass_fd
  *       pass_fd --clients 5
+ *       pass_fd --clients 3 --mute 2 --vanish 3   # clients that misbehave
  *
  * You should see, for each client: the parent accepting it, the worker
  * receiving the descriptor under another number and seeing the client's pid
  * as its peer, and the client getting its answer from the worker's pid:
  *       parent (pid 100): accepted client 1 as descriptor 5; passing it on, closing it
  *       worker (pid 101): client 1 arrived as descriptor 4; its peer is pid 102
- *       client (pid 102): client 1 got "HELLO FROM CLIENT 1, served by pid 101"
+ *       client (pid 102): client 1 got "HELLO FROM CLIENT 1, served by pid 101", then end-of-file
+ * A client that sends nothing gets "(no request: end-of-file), served by ...".
  */
 #define _GNU_SOURCE   /* Linux: struct ucred for SO_PEERCRED, MSG_CMSG_CLOEXEC */
 #include "ipclab.h"
@@ -25,6 +27,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static long clients = 2, delay_ms = 0, timeout_ms = 2000;
+static long clients = 2, delay_ms = 0, timeout_ms = 2000, mute = 0, vanish = 0;
 
 /* region: send-fd */
 /* Sends the descriptor fd, with the client number as the one data item a
@@ -99,6 +102,11 @@ static _Noreturn void worker(int channel)
 {
     int client, fd;
 
+    /* A client that closed at once must not kill the worker: write() then
+     * fails with EPIPE instead of raising SIGPIPE. */
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+        die("worker: signal SIGPIPE");
+
     while ((fd = recv_fd(channel, &client)) >= 0) {
         struct line_reader reader;
         struct ucred peer;
@@ -115,11 +123,15 @@ static _Noreturn void worker(int channel)
                (long)getpid(), client, fd, (long)peer.pid);
         line_reader_init(&reader, fd);
         n = line_read(&reader, line, sizeof line, timeout_ms);
-        if (n < 0)
-            n = 0;                      /* no request: answer the empty line */
-        for (ssize_t i = 0; i < n; i++)
-            line[i] = (char)toupper((unsigned char)line[i]);
-        alen = snprintf(answer, sizeof answer, "%s, served by pid %ld\n", line, (long)getpid());
+        if (n >= 0) {
+            for (ssize_t i = 0; i < n; i++)
+                line[i] = (char)toupper((unsigned char)line[i]);
+            alen = snprintf(answer, sizeof answer, "%s, served by pid %ld\n", line, (long)getpid());
+        } else {
+            /* No line: say why, never format the buffer (it holds nothing). */
+            alen = snprintf(answer, sizeof answer, "(no request: %s), served by pid %ld\n",
+                            n == -2 ? "end-of-file" : errno_name(errno), (long)getpid());
+        }
         if (write_full(fd, answer, (size_t)alen) < 0)
             warn_errnum(errno, "worker: write to client %d", client);
         close(fd);
@@ -136,7 +148,25 @@ static void pause_ms(long ms)
         ;
 }
 
-/* The clients: one process that connects --clients times, one after the other. */
+/* After the answer, the end of the stream: it comes only once the worker
+ * and the parent have both closed their copies of the connection. */
+static void expect_eof(struct line_reader *reader, int i)
+{
+    char more[LINE_MAX_BYTES];
+    ssize_t got = line_read(reader, more, sizeof more, timeout_ms);
+
+    if (got >= 0)
+        fatal("client %d: an unexpected second line \"%s\"", i, more);
+    if (got == -1 && errno == ETIMEDOUT)
+        fatal("client %d: no end-of-file within %ld ms: a copy of the connection is still open",
+              i, timeout_ms);
+    if (got == -1)
+        die("client %d: read", i);
+}
+
+/* The clients: one process that connects --clients times, one after the
+ * other.  Client --mute sends nothing (it shuts down its writing half at
+ * once); client --vanish closes its connection at once. */
 static _Noreturn void client_process(const char *path)
 {
     for (int i = 1; i <= clients; i++) {
@@ -148,12 +178,23 @@ static _Noreturn void client_process(const char *path)
         fd = uds_connect(path);
         if (fd < 0)
             die("client %d: connect %s", i, path);
-        len = snprintf(request, sizeof request, "hello from client %d\n", i);
-        write_full_or_die(fd, request, (size_t)len);
+        if (i == vanish) {
+            close(fd);
+            printf("client (pid %ld): client %d closed its connection at once\n", (long)getpid(), i);
+            continue;
+        }
+        if (i == mute) {
+            if (shutdown(fd, SHUT_WR) != 0)
+                die("client %d: shutdown", i);
+        } else {
+            len = snprintf(request, sizeof request, "hello from client %d\n", i);
+            write_full_or_die(fd, request, (size_t)len);
+        }
         line_reader_init(&reader, fd);
         if (line_read(&reader, answer, sizeof answer, timeout_ms) < 0)
             fatal("client %d: no answer within %ld ms", i, timeout_ms);
-        printf("client (pid %ld): client %d got \"%s\"\n", (long)getpid(), i, answer);
+        expect_eof(&reader, i);
+        printf("client (pid %ld): client %d got \"%s\", then end-of-file\n", (long)getpid(), i, answer);
         close(fd);
     }
     exit(0);
@@ -178,6 +219,8 @@ static const struct cli_option options[] = {
     CLI_OPTION_LONG("clients", &clients, 1, 1000, "N", "connections, one after another"),
     CLI_OPTION_LONG("delay-ms", &delay_ms, 0, 10000, "MS", "pause before each connection"),
     CLI_OPTION_LONG("timeout-ms", &timeout_ms, 1, 60000, "MS", "longest wait for a connection or an answer"),
+    CLI_OPTION_LONG("mute", &mute, 0, 1000, "K", "client K sends nothing (0: none)"),
+    CLI_OPTION_LONG("vanish", &vanish, 0, 1000, "K", "client K closes its connection at once (0: none)"),
     CLI_OPTION_END
 };
 
@@ -194,6 +237,9 @@ int main(int argc, char **argv)
     pid_t worker_pid, client_pid;
 
     cli_parse(&cli, argc, argv);
+    if (clients * (delay_ms + 2 * timeout_ms) > 600000)
+        usage_error("--clients %ld with --delay-ms %ld and --timeout-ms %ld could take over 10 minutes",
+                    clients, delay_ms, timeout_ms);
 
     uds_place_make(&place, "pass.sock");
     listener = uds_listen_or_die(place.path, 16, NULL);

@@ -22,18 +22,27 @@ wait_for_line() {
 # either way, so read the table).
 queue_exists() { ipcs -q | awk -v id="$1" '$2 == id { found = 1 } END { exit !found }'; }
 
+# elapsed_ms T0: milliseconds since T0, a value of $EPOCHREALTIME.
+elapsed_ms() {
+    local now=$EPOCHREALTIME
+    echo $(( (${now/./} - ${1/./}) / 1000 ))
+}
+
 # The "order:" line of msg_types.
 order() { sed -n 's/^order: //p' <<<"$output"; }
 
 # --- msg_types -------------------------------------------------------------------
 
-@test "msg_types: four messages go in with types 1, 2, 3, 1" {
-    run_program $ch/msg_types
+@test "msg_types: every message comes out with the type it was sent with" {
+    run_program $ch/msg_types --receive arrival
     assert_success
-    assert_line --index 0 "sent #1 type=1"
-    assert_line --index 1 "sent #2 type=2"
-    assert_line --index 2 "sent #3 type=3"
-    assert_line --index 3 "sent #4 type=1"
+    # The "received" pairs come from the kernel (mtext and mtype of each
+    # msgrcv), the "sent" pairs from the program's table.
+    local sent received
+    sent=$(sed -n 's/^sent \(#[0-9]\) type=\([0-9]*\)$/\1 \2/p' <<<"$output" | sort)
+    received=$(sed -n 's/^  received \(#[0-9]\) type=\([0-9]*\)$/\1 \2/p' <<<"$output" | sort)
+    assert_equal "$(wc -l <<<"$sent")" 4
+    assert_equal "$received" "$sent"
 }
 
 @test "msg_types: by type, the two type-1 messages come out together, then 2, then 3" {
@@ -177,10 +186,10 @@ msgrcv(16-byte buffer, MSG_NOERROR): 16 bytes "ABCDEFGHIJKLMNOP"; still queued: 
     assert_equal "$rc" 0
     run cat "$out"
     assert_line --index 0 --regexp "^queue id [0-9]+, key 0x[0-9a-f]{8} from ftok\(\"$key\", 42\)$"
-    assert_line --index 2 'received type=1 "one"'
-    assert_line --index 3 'received type=1 "two"'
-    assert_line --index 4 'received type=7 "three"'
-    assert_line --index 5 'received 3 messages; removing the queue'
+    assert_line --index 3 'received type=1 "one"'
+    assert_line --index 4 'received type=1 "two"'
+    assert_line --index 5 'received type=7 "three"'
+    assert_line --index 6 'received 3 messages; removing the queue'
     # The receiver owned the queue and removed it: a sender now finds nothing,
     # and the user's key file is still there.
     run_program $ch/msg_send "$key" 42 late
@@ -206,15 +215,45 @@ msgrcv(16-byte buffer, MSG_NOERROR): 16 bytes "ABCDEFGHIJKLMNOP"; still queued: 
     [[ ! -e $path && ! -e ${path%/key} ]] || fail "key file left: $path"
 }
 
-@test "msg_recv: a receive is bounded: with no sender it stops after --timeout-ms" {
-    run_program $ch/msg_recv --timeout-ms 50
+@test "msg_recv: a receive is bounded: with no sender it stops after --timeout-ms, not before" {
+    local t0=$EPOCHREALTIME
+    run_program $ch/msg_recv --timeout-ms 400
+    local ms=$(elapsed_ms "$t0")
     assert_success
-    assert_line "no message for 50 ms: stopping"
+    assert_line "no message for 400 ms: stopping"
     assert_line "received 0 messages; removing the queue"
+    (( ms >= 400 )) || fail "stopped after $ms ms, before its 400 ms timeout"
+    (( ms < 400 + 5000 )) || fail "took $ms ms for a 400 ms timeout"
     # Waiting for a number of messages that never come is a failure.
-    run_program $ch/msg_recv --count 2 --timeout-ms 50
+    t0=$EPOCHREALTIME
+    run_program $ch/msg_recv --count 2 --timeout-ms 300
+    ms=$(elapsed_ms "$t0")
     assert_failure 1
-    assert_equal "${stderr_lines[0]}" "msg_recv: no message for 50 ms: received 0 of 2"
+    assert_equal "${stderr_lines[0]}" "msg_recv: no message for 300 ms: received 0 of 2"
+    (( ms >= 300 )) || fail "gave up after $ms ms, before its 300 ms timeout"
+}
+
+@test "msg_recv: a message longer than 512 bytes arrives whole and the queue keeps the rest" {
+    local key=$BATS_TEST_TMPDIR/keyfile out=$BATS_TEST_TMPDIR/recv.out rc=0 max
+    max=$(cat /proc/sys/kernel/msgmax)
+    touch "$key"
+    "$(program $ch/msg_recv)" --count 3 --timeout-ms 10000 "$key" 12 > "$out" 2>&1 &
+    local pid=$!
+    wait_for_line "$out" '^ready: '
+    local long
+    long=$(head -c "$max" /dev/zero | tr '\0' y)
+    run_program $ch/msg_send "$key" 12 first "$long" last
+    assert_success
+    wait $pid || rc=$?
+    assert_equal "$rc" 0
+    run cat "$out"
+    assert_line 'received type=1 "first"'
+    assert_line "received type=1 \"$long\" ($max bytes)"
+    assert_line 'received type=1 "last"'
+    assert_line 'received 3 messages; removing the queue'
+    # Longer than msgmax: the sender refuses it before sending anything.
+    run_program $ch/msg_send "$key" 12 "${long}y"
+    assert_usage_error "TEXT 1 is longer than msgmax, $max bytes"
 }
 
 @test "msg_recv: msgtyp selects which messages it takes" {
@@ -240,13 +279,115 @@ msgrcv(16-byte buffer, MSG_NOERROR): 16 bytes "ABCDEFGHIJKLMNOP"; still queued: 
     "$(program $ch/msg_recv)" --count 1 --timeout-ms 10000 "$key" 5 > "$out" 2>&1 &
     local pid=$!
     wait_for_line "$out" '^send to it with: '
+    local id
+    id=$(sed -n 's/^queue id \([0-9]*\),.*/\1/p' "$out")
     run_program $ch/msg_recv "$key" 5
     assert_failure 1
     [[ ${stderr_lines[0]} == "msg_recv: msgget key 0x"*": EEXIST"* ]] || fail "$stderr"
+    assert_equal "${stderr_lines[1]}" "msg_recv: the key is taken by queue id $id, owner uid $(id -u), mode 0600; if it is left from a receiver"
+    assert_equal "${stderr_lines[2]}" "that was killed (kill -9), remove it with: ipcrm -q $id"
     run_program $ch/msg_send "$key" 5 bye
     assert_success
     wait $pid || rc=$?
     assert_equal "$rc" 0
+}
+
+@test "msg_recv without arguments waits long enough to paste the command it prints" {
+    # Stopped by timeout(1) after 2 s: it was still waiting (30 s by default).
+    run --separate-stderr timeout 2 "$(program $ch/msg_recv)"
+    assert_equal "$status" 124
+    assert_line --index 1 --regexp '^send to it with: msg_send .*/ipclab-key-[^/]*/key 1 TEXT\.\.\.$'
+    assert_line --index 2 --regexp '^ready: waiting up to 30000 ms for each message of up to [0-9]+ bytes$'
+}
+
+@test "README: msg_recv in the background and msg_send at once meet every time" {
+    # As pasted from the README: no wait between the two commands; msg_send
+    # looks for the queue again until --wait-ms.
+    local i rc
+    cd "$BATS_TEST_TMPDIR"
+    touch mykey
+    for i in 1 2 3 4 5; do
+        "$(program $ch/msg_recv)" --count 2 mykey 7 > recv.out 2>&1 &
+        run_program $ch/msg_send mykey 7 hello world
+        assert_success
+        rc=0
+        wait $! || rc=$?
+        assert_equal "$rc" 0
+        run cat recv.out
+        assert_line 'received type=1 "hello"'
+        assert_line 'received 2 messages; removing the queue'
+    done
+    # The late sender of the README waits --wait-ms, then ENOENT.
+    local t0=$EPOCHREALTIME
+    run_program $ch/msg_send --wait-ms 300 mykey 7 late
+    local ms=$(elapsed_ms "$t0")
+    assert_failure 1
+    [[ ${stderr_lines[0]} == "msg_send: msgget key 0x"*" (ftok mykey 7): ENOENT"* ]] || fail "$stderr"
+    (( ms >= 300 )) || fail "gave up after $ms ms, before --wait-ms 300"
+}
+
+@test "msg_recv after kill -9: the next run finds the stale queue under a reused key and takes another key file" {
+    # kill -9 leaves the queue (no cleanup can run) and its key file; once
+    # the key file is deleted, the next key file may get the same inode, so
+    # ftok gives the old key.  Try a few times until that happens.
+    local round out=$BATS_TEST_TMPDIR/out out2=$BATS_TEST_TMPDIR/out2 hit=0 stale=() key oldkey id rc
+    local recv
+    recv=$(program $ch/msg_recv)
+    for round in 1 2 3 4 5; do
+        : > "$out2"        # made now: a file made after the kill could take the inode
+        "$recv" --timeout-ms 60000 > "$out" 2>&1 &
+        local pid=$!
+        wait_for_line "$out" '^ready: '
+        oldkey=$(sed -n 's/^queue id [0-9]*, key \(0x[0-9a-f]*\) .*/\1/p' "$out")
+        stale+=("$(sed -n 's/^queue id \([0-9]*\),.*/\1/p' "$out")")
+        kill -KILL $pid
+        wait $pid || true
+        rm -rf "$TMPDIR"/ipclab-key-*
+        rc=0
+        "$recv" --timeout-ms 50 > "$out2" 2>&1 || rc=$?
+        run cat "$out2"
+        assert_equal "$rc" 0
+        assert_line "received 0 messages; removing the queue"
+        key=$(sed -n 's/^queue id [0-9]*, key \(0x[0-9a-f]*\) .*/\1/p' <<<"$output")
+        [[ $key != "$oldkey" ]] || fail "it shares the stale queue's key $oldkey: $output"
+        if grep -q "^key $oldkey from .* is taken (queue id ${stale[-1]}, owner uid $(id -u), mode 0600, probably left by a receiver\$" <<<"$output"; then
+            assert_line "killed with SIGKILL): trying another key file"
+            hit=1
+            break
+        fi
+    done
+    for id in "${stale[@]}"; do ipcrm -q "$id"; done
+    ((hit)) || skip "the file system never gave a new key file the old inode in 5 rounds"
+}
+
+@test "msg_send refuses a queue that is not a receiver's of ours (another owner, or open to others)" {
+    command -v perl > /dev/null || skip "perl is not installed"
+    local key=$BATS_TEST_TMPDIR/keyfile id
+    touch "$key"
+    # Someone made a queue under our key first, readable by anyone.
+    id=$(perl -MIPC::SysV=ftok,IPC_CREAT,IPC_EXCL -e \
+        'my $k = ftok($ARGV[0], 8) // die "ftok"; my $id = msgget($k, IPC_CREAT | IPC_EXCL | 0666) // die "msgget: $!"; print $id' "$key")
+    run_program $ch/msg_send "$key" 8 secret
+    local refused=("$status" "${stderr_lines[0]}" "${stderr_lines[1]}")
+    # Owned by another user, mode 0600 (as root the test can give it away).
+    local other=""
+    if (( $(id -u) == 0 )); then
+        # IPC::Msg->set is msgctl(IPC_STAT), then IPC_SET with new fields.
+        perl -MIPC::Msg -e 'my $q = bless \(my $i = $ARGV[0]), "IPC::Msg"; $q->set(uid => 65534, mode => 0600) or die "set: $!"' "$id" &&
+            other=yes
+    fi
+    if [[ -n $other ]]; then
+        run_program $ch/msg_send "$key" 8 secret
+        local given=("$status" "${stderr_lines[0]}")
+    fi
+    ipcrm -q "$id"
+    assert_equal "${refused[0]}" 1
+    [[ ${refused[1]} == "msg_send: refusing to send: the queue under key 0x"*" (id $id) is owned by uid $(id -u)," ]] || fail "${refused[1]}"
+    assert_equal "${refused[2]}" "created by uid $(id -u), mode 0666; msg_recv makes its queue as uid $(id -u), mode 0600"
+    [[ -z $other ]] || {
+        assert_equal "${given[0]}" 1
+        [[ ${given[1]} == *" (id $id) is owned by uid 65534," ]] || fail "${given[1]}"
+    }
 }
 
 @test "msg_send: with no receiver, msgget fails with ENOENT and nothing is created" {
@@ -308,17 +449,37 @@ priority 1 "low"
 priority 0 "lowest"'
 }
 
-@test "mq_prio: a buffer smaller than mq_msgsize fails with EMSGSIZE" {
+@test "mq_prio: a buffer smaller than mq_msgsize fails with EMSGSIZE and takes nothing" {
     run_program $ch/mq_prio
     assert_success
-    assert_line "mq_receive into 63 bytes, mq_msgsize is 64: EMSGSIZE"
+    assert_line "mq_receive into 63 bytes, mq_msgsize is 64: EMSGSIZE; still queued: 5 messages"
+    assert_equal "$(grep -c '^received ' <<<"$output")" 5
 }
 
-@test "mq_prio: mq_timedreceive on the empty queue gives up with ETIMEDOUT" {
-    run_program $ch/mq_prio --timeout-ms 30
+@test "mq_prio: mq_timedreceive on the empty queue waits its timeout (a CLOCK_REALTIME deadline), then ETIMEDOUT" {
+    # A deadline taken from CLOCK_MONOTONIC would lie decades in the past
+    # for mq_timedreceive, which reads CLOCK_REALTIME: ETIMEDOUT at once.
+    local t0=$EPOCHREALTIME
+    run_program $ch/mq_prio --timeout-ms 700
+    local ms=$(elapsed_ms "$t0") waited
     assert_success
-    assert_line --index 11 "mq_timedreceive: ETIMEDOUT after 30 ms: the queue is empty"
+    assert_line --index 11 --regexp '^mq_timedreceive: ETIMEDOUT: the queue stayed empty; the wait lasted [0-9]+ ms$'
+    waited=$(sed -n 's/.*the wait lasted \([0-9]*\) ms$/\1/p' <<<"$output")
+    (( waited >= 700 )) || fail "the timed receive gave up after $waited ms, before its 700 ms"
+    (( waited < 700 + 5000 )) || fail "the timed receive took $waited ms for 700"
+    (( ms >= 700 )) || fail "the whole run took $ms ms, less than the 700 ms wait"
     assert_equal "${#lines[@]}" 12
+}
+
+@test "mq_prio | head -1: SIGPIPE runs the cleanup, no queue is left" {
+    [[ -d /dev/mqueue ]] && grep -qs ' /dev/mqueue mqueue ' /proc/mounts || skip "/dev/mqueue is not mounted"
+    local first
+    # head exits after the first line; the line after the 1 s wait then
+    # meets a closed pipe.
+    first=$("$(program $ch/mq_prio)" --timeout-ms 1000 | head -1; echo "status ${PIPESTATUS[0]}")
+    assert_equal "$first" 'sent     priority 1 "low"
+status 141'
+    [[ -z $(find /dev/mqueue -name "$IPCLAB_PREFIX-prio-*") ]] || fail "queue left after SIGPIPE"
 }
 
 @test "mq_poll: poll() wakes for the queue descriptor and for the pipe" {
@@ -367,8 +528,8 @@ priority 0 "lowest"'
     assert_usage_error "expected PATH PROJ_ID [TEXT]..."
     run_program $ch/msg_send "$BATS_TEST_TMPDIR" x1
     assert_usage_error "PROJ_ID: 'x1' is not a whole number"
-    run_program $ch/msg_send "$BATS_TEST_TMPDIR" 1 "$(printf '%513s' '')"
-    assert_usage_error "TEXT 1 is longer than 512 bytes"
+    run_program $ch/mq_poll --count 1000 --interval-ms 100
+    assert_usage_error "--count 1000 x --interval-ms 100 is 100 s of sending; at most 60 s"
     run_program $ch/mq_prio --timeout-ms -1
     assert_usage_error "--timeout-ms: '-1' is not a whole number"
     run_program $ch/mq_poll --count
@@ -429,4 +590,59 @@ start_and_signal() {
     for sig in INT TERM; do
         start_and_signal $sig "$out" '^poll: queue readable' $ch/mq_poll --count 1000 --interval-ms 10
     done
+}
+
+# --- a signal while the object is being created ----------------------------------
+
+# queue_count: the System V queues in the table (this test's namespace, or
+# the machine's; compared before and after, so others' queues do not matter).
+queue_count() { ipcs -q | grep -c '^0x' || true; }
+
+# term_during CALL READY PROGRAM ARG...: runs PROGRAM under strace with
+# every CALL held for 500 ms on its way out: the object exists, but the
+# program has not registered it yet.  Waits until the command READY
+# succeeds (the object is there), sends SIGTERM to the program, and checks
+# that it died of it.  The create + register must be one step for the
+# signals (cleanup_block_signals), or the object is left behind.
+term_during() {
+    local call=$1 ready=$2 path tracer pid rc=0 deadline=$((SECONDS + 10))
+    path=$(program "$3") || return 1
+    shift 3
+    # LeakSanitizer cannot run under ptrace: an ASan build would fail at exit.
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+        strace -o /dev/null -e inject="$call":delay_exit=500000 "$path" "$@" > "$BATS_TEST_TMPDIR/slow.out" 2>&1 &
+    tracer=$!
+    until $ready; do
+        ((SECONDS < deadline)) || { kill -KILL $tracer; fail "$path: no object after 10 s"; }
+        sleep 0.01
+    done
+    pid=$(cat /proc/$tracer/task/$tracer/children)
+    kill -TERM $pid
+    wait $tracer || rc=$?
+    # strace ends the way the program did.
+    assert_equal "$rc" $((128 + 15))
+}
+
+@test "SIGTERM while msgget or mq_open returns (slowed by strace) leaves no queue" {
+    command -v strace > /dev/null || skip "strace is not installed"
+    [[ -d /dev/mqueue ]] && grep -qs ' /dev/mqueue mqueue ' /proc/mounts || skip "/dev/mqueue is not mounted"
+    local before prog
+    before=$(queue_count)
+    more_queues() { (( $(queue_count) > before )); }
+    a_posix_queue() { compgen -G "/dev/mqueue/$IPCLAB_PREFIX-*" > /dev/null; }
+    for prog in msg_types msg_full msg_toobig msg_children msg_recv; do
+        term_during msgget more_queues $ch/$prog
+        (( $(queue_count) == before )) || fail "$prog left its queue: $(ipcs -q)"
+    done
+    for prog in mq_prio mq_poll; do
+        term_during mq_open a_posix_queue $ch/$prog
+        ! a_posix_queue || fail "$prog left $(ls /dev/mqueue)"
+    done
+}
+
+@test "SIGTERM while msg_recv makes its private key directory (slowed by strace) leaves nothing" {
+    command -v strace > /dev/null || skip "strace is not installed"
+    a_key_dir() { compgen -G "$TMPDIR/ipclab-key-*" > /dev/null; }
+    term_during mkdir a_key_dir $ch/msg_recv
+    ! a_key_dir || fail "left: $(ls -d "$TMPDIR"/ipclab-key-*)"
 }

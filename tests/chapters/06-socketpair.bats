@@ -106,7 +106,8 @@ buffer_size() { sed -n 's/^socket send buffer: \([0-9]*\) bytes.*/\1/p' <<<"$out
 }
 
 @test "pair_frames: frames arrive whole while signals interrupt every read and write" {
-    run_program $ch/pair_frames --interrupt 2000000 7 1000000
+    # An 8 KiB socket buffer: the 2 MB frame takes hundreds of round trips.
+    run_program $ch/pair_frames --interrupt --sndbuf 4096 2000000 7 1000000
     assert_success
     assert_line --index 1 "frame 1: 2000000 bytes sent; child: 2000000 bytes arrived whole, content ok"
     assert_line --index 2 "frame 2: 7 bytes sent; child: 7 bytes arrived whole, content ok"
@@ -116,7 +117,9 @@ buffer_size() { sed -n 's/^socket send buffer: \([0-9]*\) bytes.*/\1/p' <<<"$out
     local parent
     parent=$(sed -n 's/^signals in the parent during transfers: \([0-9]*\)$/\1/p' <<<"$output")
     (( parent > 0 )) || fail "no signal reached the parent: $output"
-    assert_line --regexp '^signals in the child during transfers: [0-9]+$'
+    local child
+    child=$(sed -n 's/^signals in the child during transfers: \([0-9]*\)$/\1/p' <<<"$output")
+    (( child > 0 )) || fail "no signal reached the child: $output"
 }
 
 # --- pass_fd ---------------------------------------------------------------------
@@ -141,9 +144,35 @@ buffer_size() { sed -n 's/^socket send buffer: \([0-9]*\) bytes.*/\1/p' <<<"$out
         # The client's answer came from the worker, over the connection the
         # parent accepted; the worker saw the client as its peer.
         assert_equal "${lines[base + 2]}" \
-            "client (pid $client): client $i got \"HELLO FROM CLIENT $i, served by pid $worker\""
+            "client (pid $client): client $i got \"HELLO FROM CLIENT $i, served by pid $worker\", then end-of-file"
     done
     assert_equal "${#lines[@]}" 10
+}
+
+@test "pass_fd: the parent closes its copy: each client sees end-of-file as soon as the worker closes" {
+    # A client waits --timeout-ms for end-of-file after its answer; a copy
+    # of the connection left open in the parent (or the worker) would make
+    # it give up: "no end-of-file within 5000 ms".
+    local t0=$EPOCHREALTIME now
+    run_program $ch/pass_fd --clients 3 --timeout-ms 5000
+    now=$EPOCHREALTIME
+    assert_success
+    assert_equal "$(grep -c '^client (pid [0-9]*): client [0-9] got ".*", then end-of-file$' <<<"$output")" 3
+    (( (${now/./} - ${t0/./}) / 1000 < 5000 )) || fail "a client waited for its end-of-file: $output"
+}
+
+@test "pass_fd: a client that sends nothing gets an answer that says so, and one that vanishes does not stop the worker" {
+    run_program $ch/pass_fd --clients 4 --mute 2 --vanish 3
+    assert_success
+    local worker
+    worker=$(sed -n 's/^worker (pid \([0-9]*\)): client 1 .*/\1/p' <<<"$output")
+    # Client 2 sent nothing: the answer names the end-of-file and carries
+    # nothing else (not client 1's request, not stack bytes).
+    assert_line --regexp "^client \(pid [0-9]+\): client 2 got \"\(no request: end-of-file\), served by pid $worker\", then end-of-file$"
+    assert_line --regexp '^client \(pid [0-9]+\): client 3 closed its connection at once$'
+    # The worker's write to client 3 failed (EPIPE, SIGPIPE ignored) and it
+    # went on to serve client 4.
+    assert_line --regexp "^client \(pid [0-9]+\): client 4 got \"HELLO FROM CLIENT 4, served by pid $worker\", then end-of-file$"
 }
 
 @test "pass_fd: SIGINT or SIGTERM mid-run removes the socket file and stops worker and client" {
@@ -165,14 +194,89 @@ buffer_size() { sed -n 's/^socket send buffer: \([0-9]*\) bytes.*/\1/p' <<<"$out
 
 # --- uds_server and uds_client -----------------------------------------------------
 
-@test "uds_server: alone, it stops after --idle-ms and removes its socket file and directory" {
-    run_program $ch/uds_server --idle-ms 50
+@test "uds_server: alone, it stops after --idle-ms, not before, and removes its socket file and directory" {
+    local t0=$EPOCHREALTIME now ms
+    run_program $ch/uds_server --idle-ms 400
+    now=$EPOCHREALTIME
+    ms=$(( (${now/./} - ${t0/./}) / 1000 ))
     assert_success
+    (( ms >= 400 )) || fail "stopped after $ms ms, before --idle-ms 400"
+    (( ms < 400 + 5000 )) || fail "took $ms ms for --idle-ms 400"
     local sock=${lines[0]#listening on }
     [[ $sock == "$TMPDIR"/ipclab-uds-*/server.sock ]] || fail "socket path $sock"
-    assert_line --index 1 "no activity for 50 ms: stopping; clients served: 0"
+    assert_line --index 1 "no activity for 400 ms: stopping; clients served: 0"
     assert_line --index 2 "removed $sock"
     [[ ! -e ${sock%/*} ]] || fail "directory left: ${sock%/*}"
+}
+
+@test "uds_server: the socket file has mode 0600 even under umask 000" {
+    umask 000
+    start_server --idle-ms 10000
+    umask 022
+    assert_equal "$(stat -c %a "$sock")" 600
+    stop_server TERM
+}
+
+@test "uds_server: every line that arrives in one read is answered (pipelined lines)" {
+    start_server --idle-ms 10000
+    run_program $ch/uds_client --pipeline "$sock" one two three
+    assert_success
+    assert_output 'sent "one", got "ONE"
+sent "two", got "TWO"
+sent "three", got "THREE"'
+    run_program $ch/uds_client --pipeline --repeat 200 "$sock" a b c d e
+    assert_success
+    assert_equal "${#lines[@]}" 1000
+    stop_server TERM
+}
+
+# a_line_of N: N x characters.
+a_line_of() { head -c "$1" /dev/zero | tr '\0' x; }
+
+@test "uds_server: a client that stops reading does not stall the others" {
+    start_server --idle-ms 10000
+    local a_out=$BATS_TEST_TMPDIR/a.out
+    # 150 lines of 1000 bytes and never a read: the answers fill the socket
+    # (a blocking write would wait there for good) and the server's buffer.
+    "$(program $ch/uds_client)" --no-read --repeat 150 --hold-ms 20000 "$sock" "$(a_line_of 1000)" > "$a_out" 2>&1 &
+    local a=$!
+    wait_for_line "$a_out" '^sent 150 lines in one write\(\); not reading'
+    run_program $ch/uds_client --timeout-ms 5000 "$sock" meanwhile "and more"
+    assert_success
+    assert_output 'sent "meanwhile", got "MEANWHILE"
+sent "and more", got "AND MORE"'
+    kill -0 $a || fail "client A is gone: the test proves nothing"
+    kill -TERM $a
+    wait $a || true
+    stop_server TERM
+}
+
+@test "uds_server: a client that disconnects in the middle of its answers does not kill the server" {
+    start_server --idle-ms 10000
+    # More answers than the socket holds, then close without reading: the
+    # server's next write meets a closed socket (EPIPE, SIGPIPE ignored).
+    run_program $ch/uds_client --no-read --repeat 150 --hold-ms 0 "$sock" "$(a_line_of 1000)"
+    assert_success
+    wait_for_line "$server_out" '^client 1 vanished \(0 connected now\)$'
+    kill -0 $server || fail "the server died: $(cat "$server_out")"
+    run_program $ch/uds_client "$sock" still
+    assert_success
+    assert_output 'sent "still", got "STILL"'
+    stop_server TERM
+}
+
+@test "uds_server: a client that leaves takes its descriptor with it (counted in /proc)" {
+    start_server --idle-ms 10000
+    local before after k
+    before=$(ls /proc/$server/fd | wc -l)
+    for k in 1 2 3 4 5; do
+        run_program $ch/uds_client "$sock" "c$k"
+        assert_success
+        wait_for_line "$server_out" "^client $k left \\(0 connected now\\)$"
+    done
+    after=$(ls /proc/$server/fd | wc -l)
+    assert_equal "$after" "$before"
+    stop_server TERM
 }
 
 @test "uds_server: a client's lines come back in capitals" {
@@ -270,4 +374,44 @@ sent \"c$i-c\", got \"C$i-C\""
     assert_usage_error "expected SOCKET [MESSAGE]..."
     run_program $ch/uds_client "$BATS_TEST_TMPDIR/x.sock" $'two\nlines'
     assert_usage_error "MESSAGE 1 must be one line"
+}
+
+# --- a signal while the socket file or its directory is being made -----------
+
+# term_during STATUS CALL READY PROGRAM ARG...: runs PROGRAM under strace
+# with every CALL held for 500 ms on its way out (the file exists, the
+# program has not registered it yet), waits until READY succeeds, sends
+# SIGTERM to the program and checks that it ended with STATUS (143: killed
+# by SIGTERM; uds_server turns SIGTERM into a clean stop, 0).
+term_during() {
+    local want=$1 call=$2 ready=$3 path tracer pid rc=0 deadline=$((SECONDS + 10))
+    path=$(program "$4") || return 1
+    shift 4
+    # LeakSanitizer cannot run under ptrace: an ASan build would fail at exit.
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+        strace -o /dev/null -e inject="$call":delay_exit=500000 "$path" "$@" > "$BATS_TEST_TMPDIR/slow.out" 2>&1 &
+    tracer=$!
+    until $ready; do
+        ((SECONDS < deadline)) || { kill -KILL $tracer; fail "$path: nothing made after 10 s"; }
+        sleep 0.01
+    done
+    pid=$(cat /proc/$tracer/task/$tracer/children)
+    kill -TERM $pid
+    wait $tracer || rc=$?
+    assert_equal "$rc" "$want"            # strace ends the way the program did
+}
+
+@test "SIGTERM while bind or mkdir returns (slowed by strace) leaves no socket file or directory" {
+    command -v strace > /dev/null || skip "strace is not installed"
+    a_socket_file() { compgen -G "$TMPDIR/ipclab-uds-*/*.sock" > /dev/null; }
+    a_socket_dir() { compgen -G "$TMPDIR/ipclab-uds-*" > /dev/null; }
+    local prog want
+    for prog in uds_server pass_fd; do
+        want=143
+        [[ $prog != uds_server ]] || want=0
+        term_during $want bind a_socket_file $ch/$prog
+        ! a_socket_dir || fail "$prog left $(ls -R "$TMPDIR")"
+        term_during $want mkdir a_socket_dir $ch/$prog
+        ! a_socket_dir || fail "$prog left $(ls -R "$TMPDIR")"
+    done
 }

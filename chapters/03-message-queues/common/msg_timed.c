@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
@@ -96,4 +97,17 @@ int msgsnd_timed(int msqid, const void *msgp, size_t msgsz, int msgflg,
     ticking(0);
     errno = saved;
     return rc;
+}
+
+size_t msg_max_bytes(void)
+{
+    FILE *f = fopen("/proc/sys/kernel/msgmax", "r");
+    long max = 0;
+
+    if (f != NULL) {
+        if (fscanf(f, "%ld", &max) != 1)
+            max = 0;
+        fclose(f);
+    }
+    return max > 0 ? (size_t)max : 8192;
 }

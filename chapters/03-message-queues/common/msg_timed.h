@@ -24,4 +24,9 @@ ssize_t msgrcv_timed(int msqid, void *msgp, size_t msgsz, long msgtyp,
 int msgsnd_timed(int msqid, const void *msgp, size_t msgsz, int msgflg,
                  long timeout_ms);
 
+/* The largest message the kernel accepts now: /proc/sys/kernel/msgmax,
+ * read at each call (root may change it at any time), or 8192 (Linux's
+ * default) if the file cannot be read. */
+size_t msg_max_bytes(void);
+
 #endif

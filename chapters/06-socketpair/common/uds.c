@@ -6,9 +6,10 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -17,17 +18,10 @@ _Static_assert(sizeof ((struct sockaddr_un *)0)->sun_path == UDS_PATH_MAX,
 
 void uds_place_make(struct uds_place *place, const char *name)
 {
-    const char *tmp = getenv("TMPDIR");
     int n;
 
-    if (tmp == NULL || *tmp == '\0')
-        tmp = "/tmp";
-    n = snprintf(place->dir, sizeof place->dir, "%s/ipclab-uds-XXXXXX", tmp);
-    if (n < 0 || (size_t)n >= sizeof place->dir)
-        die_errnum(ENAMETOOLONG, "socket directory under %s", tmp);
-    if (mkdtemp(place->dir) == NULL)        /* mode 0700: ours alone */
-        die("mkdtemp %s", place->dir);
-    cleanup_check(cleanup_add_dir(place->dir), place->dir);
+    /* $TMPDIR/ipclab-uds-XXXXXX, mode 0700 (ours alone), registered. */
+    ipc_private_dir_create_or_die(place->dir, sizeof place->dir, "uds");
     n = snprintf(place->path, sizeof place->path, "%s/%s", place->dir, name);
     if (n < 0 || (size_t)n >= sizeof place->path)
         die_errnum(ENAMETOOLONG, "socket path %s/%s (sun_path holds %d bytes)",
@@ -52,16 +46,28 @@ static struct sockaddr_un address_of(const char *path)
 int uds_listen_or_die(const char *path, int backlog, int *handle)
 {
     struct sockaddr_un addr = address_of(path);
-    int fd, h;
+    sigset_t saved;
+    int fd, h = -1, err = 0;
 
     if (addr.sun_family != AF_UNIX)
         die("socket path %s", path);
     fd = socket(AF_UNIX, SOCK_STREAM, 0);
     if (fd < 0)
         die("socket");
+    /* bind() makes the file: it and its registration are one step for the
+     * stop signals, or a SIGTERM in between would leave the file. */
+    cleanup_block_signals(&saved);
     if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0)
-        die("bind %s", path);
-    h = cleanup_check(cleanup_add_path(path), path);   /* bind made the file */
+        err = errno;
+    else
+        h = cleanup_check(cleanup_add_path(path), path);
+    cleanup_unblock_signals(&saved);
+    if (err != 0)
+        die_errnum(err, "bind %s", path);
+    /* The file's mode came from the umask (0777 under umask 000); set it.
+     * Connecting needs write permission on the file. */
+    if (chmod(path, 0600) != 0)
+        die("chmod %s", path);
     if (handle != NULL)
         *handle = h;
     if (listen(fd, backlog) != 0)

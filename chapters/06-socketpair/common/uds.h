@@ -3,8 +3,9 @@
  * A socket file lives in the file system like a FIFO: it must not sit at a
  * fixed path in /tmp (anyone could take the name first), and it must go
  * away on every exit path.  uds_place_make() creates a private mkdtemp
- * directory for it; uds_listen_or_die() binds and registers the file; both
- * are removed by lib/cleanup.h, the file first.
+ * directory for it (lib's ipc_private_dir_create_or_die); uds_listen_or_die()
+ * binds, registers the file and sets its mode to 0600 whatever the umask;
+ * both are removed by lib/cleanup.h, the file first.
  *
  * A stream socket has no message boundaries.  The programs here speak in
  * lines; a line_reader keeps what one read() brought beyond the current
@@ -31,7 +32,8 @@ struct uds_place {
 void uds_place_make(struct uds_place *place, const char *name);
 
 /* socket + bind + listen on path; registers the socket file with cleanup
- * and stores the handle in *handle (if not NULL).  Dies on error. */
+ * (the stop signals blocked from bind to the registration), gives it mode
+ * 0600, and stores the handle in *handle (if not NULL).  Dies on error. */
 int uds_listen_or_die(const char *path, int backlog, int *handle);
 
 /* A connected stream socket to path, or -1 with errno set. */
