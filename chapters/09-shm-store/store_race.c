@@ -79,7 +79,7 @@ static long count_present(void)
 
 static const struct cli_option options[] = {
     CLI_OPTION_LONG("procs", &procs, 1, 16, "N", "writer processes"),
-    CLI_OPTION_LONG("keys", &keys, 1, 256, "M", "distinct keys each writer puts"),
+    CLI_OPTION_LONG("keys", &keys, 1, 1000, "M", "distinct keys each writer puts"),
     CLI_OPTION_CHOICE("lock", &lock, lock_names, "KIND", "the store's mutex, or none"),
     CLI_OPTION_LONG("window", &window, 0, 1000, "N",
                     "yield between finding a slot and claiming it every N-th put, 0: never"),

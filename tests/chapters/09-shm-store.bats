@@ -1,0 +1,301 @@
+#!/usr/bin/env bats
+# Chapter 09: a shared-memory store and a file through shared memory
+# (chapters/09-shm-store).  A store outlives the process on purpose: every
+# test destroys what it creates, and the leak guard checks that it did.
+# The many-trial race proof is in tests/race/checks.txt (make race).
+
+load '../helpers/ipclab'
+
+prog=09-shm-store/shm_store
+
+setup() {
+    ipclab_setup
+    keyfile=$BATS_TEST_TMPDIR/store.key
+    : > "$keyfile"
+    pname=/$IPCLAB_PREFIX-store
+}
+
+# store ARG...: shm_store on the System V store of $keyfile, project A.
+store() { run_program $prog --key "$keyfile" A "$@"; }
+pstore() { run_program $prog --posix "$pname" "$@"; }
+
+# ipcs_row: the line of `ipcs -m` for the segment of ftok($keyfile, 'A'),
+# the key computed here as glibc's ftok does: proj, device, inode bits.
+ipcs_row() {
+    local key ino dev
+    ino=$(stat -c %i "$keyfile")
+    dev=$(stat -c %d "$keyfile")
+    printf -v key '0x%08x' $(( (65 << 24) | ((dev & 0xff) << 16) | (ino & 0xffff) ))
+    ipcs -m | awk -v k="$key" '$1 == k'
+}
+
+@test "shm_store: put, get, list, stat, del and destroy; values outlive each run" {
+    store create
+    assert_success
+    assert_output --regexp '^created a store of 64 entries in System V shared memory, key 0x[0-9a-f]{8}, [0-9]+ bytes, mode 0600$'
+    # The segment exists between runs, 0600, owned by us.
+    [[ $(ipcs_row | awk '{ print $4 }') == 600 ]] || fail "ipcs: $(ipcs -m)"
+    store put greeting 'hello, world'
+    assert_success
+    assert_output "stored 'greeting' (12 bytes)"
+    store put other x
+    store get greeting
+    assert_success
+    assert_output 'hello, world'
+    store put greeting 'hi'          # a new value replaces the old
+    store get greeting
+    assert_output 'hi'
+    store list
+    assert_output $'greeting\nother'
+    store stat
+    assert_line --index 1 'entries: 2 of 64'
+    assert_line --index 2 'bytes used: 16 (keys and values)'   # greeting+hi, other+x
+    assert_line --index 3 'free: 62 entries of up to 4096 bytes'
+    store del other
+    assert_output "deleted 'other'"
+    store get other
+    assert_failure 1
+    assert_equal "$stderr" "shm_store: no key 'other' in the store"
+    store check
+    assert_output 'the store is consistent: 1 entries'
+    store destroy
+    assert_success
+    assert_output 'removed the store'
+    [[ -z $(ipcs_row) ]] || fail "still there: $(ipcs_row)"
+    store get greeting
+    assert_failure 1
+    [[ $stderr == *"no store:"*"does not exist"* ]] || fail "$stderr"
+}
+
+@test "shm_store: values are binary-safe, from stdin, byte for byte" {
+    local path
+    path=$(program $prog)
+    store create
+    printf 'a\0b\nc\377' > "$BATS_TEST_TMPDIR/value"
+    run "$path" --key "$keyfile" A put bin < "$BATS_TEST_TMPDIR/value"
+    assert_output "stored 'bin' (6 bytes)"
+    "$path" --key "$keyfile" A get bin > "$BATS_TEST_TMPDIR/got"
+    cmp "$BATS_TEST_TMPDIR/value" "$BATS_TEST_TMPDIR/got"
+    # An empty value is a value.
+    run "$path" --key "$keyfile" A put empty < /dev/null
+    assert_output "stored 'empty' (0 bytes)"
+    run "$path" --key "$keyfile" A get empty
+    assert_success
+    assert_output ''
+    store destroy
+}
+
+@test "shm_store: PROJ as a character or its number names the same segment" {
+    run_program $prog --key "$keyfile" A create
+    run_program $prog --key "$keyfile" 65 put k v
+    assert_success
+    run_program $prog --key "$keyfile" B get k
+    assert_failure 1          # another project: another key, no store
+    run_program $prog --key "$keyfile" A get k
+    assert_output v
+    store destroy
+}
+
+@test "shm_store: --mode sets the permission bits, 0600 by default (System V and POSIX)" {
+    run_program $prog --mode 640 --key "$keyfile" A create
+    assert_output --partial 'mode 0640'
+    [[ $(ipcs_row | awk '{ print $4 }') == 640 ]] || fail "ipcs: $(ipcs_row)"
+    store destroy
+    pstore create
+    assert_success
+    assert_output --regexp "^created a store of 64 entries in POSIX shared memory $pname, [0-9]+ bytes, mode 0600$"
+    assert_equal "$(stat -c %a /dev/shm/"${pname#/}")" 600
+    pstore put k v
+    pstore get k
+    assert_output v
+    pstore destroy
+    [[ ! -e /dev/shm/${pname#/} ]]
+    (umask 077; run_program $prog --mode 644 --posix "$pname" create)
+    assert_equal "$(stat -c %a /dev/shm/"${pname#/}")" 644     # not narrowed by the umask
+    pstore destroy
+}
+
+@test "shm_store: creating a store twice fails, the first one untouched" {
+    store create
+    store put k v
+    store create
+    assert_failure 1
+    [[ $stderr == *"already exists"* ]] || fail "$stderr"
+    store get k
+    assert_output v
+    store destroy
+}
+
+@test "shm_store: a segment that is not a store, of another version, or cut short is refused in one line" {
+    local f=/dev/shm/${pname#/}
+    head -c 4096 /dev/urandom > "$f"
+    pstore get k
+    assert_failure 1
+    assert_equal "$stderr" "shm_store: POSIX shared memory $pname is not a store (no \"IPCLABKV\" at its start)"
+    pstore destroy                      # destroy removes only a store
+    assert_failure 1
+    [[ -e $f ]] || fail "destroy removed a segment that is not a store"
+    printf 'IPCLAB' > "$f"
+    pstore list
+    assert_failure 1
+    [[ $stderr == *"is 6 bytes, too short to hold a store header"* ]] || fail "$stderr"
+    rm -f "$f"
+
+    run_program $prog --entries 4 --posix "$pname" create
+    cp "$f" "$BATS_TEST_TMPDIR/good"
+    printf '\007' | dd of="$f" bs=1 seek=8 conv=notrunc status=none    # version 7
+    pstore list
+    assert_failure 1
+    assert_equal "$stderr" "shm_store: POSIX shared memory $pname has store layout version 7; this program reads version 1"
+    cp "$BATS_TEST_TMPDIR/good" "$f"
+    truncate -s 1000 "$f"
+    pstore get k
+    assert_failure 1
+    [[ $stderr == *"is cut short: its header says"*"the segment has 1000"* ]] || fail "$stderr"
+    assert_output ''
+    cp "$BATS_TEST_TMPDIR/good" "$f"
+    pstore destroy
+    assert_success
+}
+
+@test "shm_store: a full store refuses a new key with exit 1 and keeps everything; replacing still works" {
+    run_program $prog --entries 2 --key "$keyfile" A create
+    store put a 1
+    store put b 2
+    store put c 3
+    assert_failure 1
+    assert_equal "$stderr" "shm_store: the store is full (2 entries): nothing was written; del a key first"
+    store list
+    assert_output $'a\nb'
+    store put a 'one'
+    assert_success
+    store get a
+    assert_output one
+    store check
+    assert_success
+    store destroy
+}
+
+@test "shm_store: keys and values over the limits, an empty key, a missing key: exit 1, not 2" {
+    local path k64 v4096
+    path=$(program $prog)
+    k64=$(printf 'k%.0s' {1..64})
+    v4096=$(head -c 4096 /dev/zero | tr '\0' v)
+    store create
+    store put "$k64" v
+    assert_success
+    store put "${k64}k" v
+    assert_failure 1
+    assert_equal "$stderr" "shm_store: the key is 65 bytes, more than the 64 a key may have"
+    store put '' v
+    assert_failure 1
+    assert_equal "$stderr" "shm_store: the key is empty: a key has 1 to 64 bytes"
+    store put "$(printf 'a\nb')" v
+    assert_failure 1
+    store put big "$v4096"
+    assert_success
+    store put big "${v4096}v"
+    assert_failure 1
+    assert_equal "$stderr" "shm_store: the value is 4097 bytes, more than the 4096 an entry holds"
+    run --separate-stderr "$path" --key "$keyfile" A put big2 < <(printf '%s' "${v4096}v")
+    assert_failure 1
+    [[ $stderr == *"more than 4096 bytes"* ]] || fail "$stderr"
+    store del nothing
+    assert_failure 1
+    assert_equal "$stderr" "shm_store: no key 'nothing' in the store"
+    store list
+    assert_output "big"$'\n'"$k64"     # nothing half-written by the refusals
+    store destroy
+}
+
+@test "shm_store: bad command lines are usage errors, exit 2" {
+    run_program $prog list
+    assert_usage_error "exactly one of --key PATH PROJ and --posix NAME"
+    run_program $prog --key "$keyfile" --posix /x list
+    assert_usage_error "exactly one of"
+    run_program $prog --key "$keyfile" AB list
+    assert_usage_error "'AB' is neither a number from 1 to 255 nor one character"
+    run_program $prog --key "$keyfile" 0 list
+    assert_usage_error "'0' is neither"
+    run_program $prog --key "$keyfile" A
+    assert_usage_error "needs PROJ and a command"
+    run_program $prog --key "$keyfile" A fetch k
+    assert_usage_error "'fetch' is not a command"
+    run_program $prog --key "$keyfile" A get
+    assert_usage_error "get takes one operand, KEY"
+    run_program $prog --key "$keyfile" A list extra
+    assert_usage_error "list takes no operand"
+    run_program $prog --mode 640 --key "$keyfile" A list
+    assert_usage_error "--mode and --entries apply to create only"
+    run_program $prog --mode 8 --key "$keyfile" A create
+    assert_equal "$status" 2
+    run_program $prog --hold-ms 5 --key "$keyfile" A get k
+    assert_usage_error "--hold-ms applies to put only"
+    run_program $prog --posix noslash list
+    assert_usage_error "is not a name like /mystore"
+    run_program $prog --entries 0 --key "$keyfile" A create
+    assert_usage_error "--entries: '0' is not a whole number from 1 to 4096"
+}
+
+@test "shm_store: a writer killed holding the lock: the next run repairs, says so, and every other entry survives" {
+    store create
+    store put one 1
+    store put two 'the old value'
+    store put three 3
+    # The writer stops mid-put, half of the new value written, holding the lock.
+    start_background $prog --hold-ms 20000 --key "$keyfile" A put two 'a new value never finished'
+    wait_for_output 'holding the store'
+    kill -KILL "$bg_pid"
+    finish_background
+    assert_equal "$status" 137
+    # The next process inherits the lock: EOWNERDEAD, repair, consistent.
+    store get two
+    assert_success
+    assert_output 'the old value'
+    [[ $stderr == *"the previous holder of the store's lock died mid-operation; rolled back its half-written entry; 3 entries remain"* ]] ||
+        fail "no repair message: '$stderr'"
+    store get one
+    assert_output 1
+    assert_equal "$stderr" ""            # repaired once, then a normal lock
+    store check
+    assert_output 'the store is consistent: 3 entries'
+    store list
+    assert_output $'one\nthree\ntwo'
+    store put four 4                     # and it keeps working
+    assert_success
+    store stat
+    assert_line --index 1 'entries: 4 of 64'
+    store destroy
+}
+
+@test "shm_store: --hold-ms that is not killed finishes the put" {
+    store create
+    run_program $prog --hold-ms 1 --key "$keyfile" A put k v
+    assert_success
+    assert_line --index 0 'holding the store'"'"'s lock mid-put for 1 ms'
+    store get k
+    assert_output v
+    store destroy
+}
+
+@test "store_race: without the lock, pinned with a window, entries are lost and the check fails" {
+    run_program 09-shm-store/store_race --lock none --pin --window 1
+    assert_success
+    assert_line --index 0 --partial '2 processes x 100 keys, lock none, window 1, all on CPU'
+    assert_line --index 1 --partial 'check: inconsistent: '
+    assert_equal "$(result_field expected)" 200
+    (( $(result_field lost) >= 50 )) || fail "lost only $(result_field lost): $output"
+    assert_equal $(( $(result_field counted) + $(result_field lost) )) 200
+}
+
+@test "store_race: with the store's mutex every key is there and the check passes" {
+    run_program 09-shm-store/store_race --lock mutex --pin --window 1 --procs 4 --keys 50
+    assert_success
+    assert_line --index 1 'check: consistent'
+    assert_equal "$(result_field counted)" 200
+    assert_equal "$(result_field lost)" 0
+    run_program 09-shm-store/store_race --procs 64
+    assert_usage_error "--procs: '64' is not a whole number from 1 to 16"
+    run_program 09-shm-store/store_race --procs 16 --keys 300
+    assert_usage_error "more than the 4096 entries a store holds"
+}
