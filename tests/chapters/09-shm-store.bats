@@ -299,3 +299,42 @@ ipcs_row() {
     run_program 09-shm-store/store_race --procs 16 --keys 300
     assert_usage_error "more than the 4096 entries a store holds"
 }
+
+# --- PHP as a peer (php-cli with shmop and sysvshm, from scripts/deps.sh) ---
+
+php_dir=$IPCLAB_ROOT/chapters/09-shm-store/php
+
+@test "PHP: a PHP script reads, through the same ftok key and shmop, the exact value shm_store put" {
+    store create
+    store put greeting 'hello from C'
+    printf 'two\nlines\0and a NUL' > "$BATS_TEST_TMPDIR/value"
+    run "$(program $prog)" --key "$keyfile" A put bin < "$BATS_TEST_TMPDIR/value"
+    run --separate-stderr php "$php_dir/store_get.php" "$keyfile" A greeting
+    assert_success
+    assert_output 'hello from C'
+    php "$php_dir/store_get.php" "$keyfile" 65 bin > "$BATS_TEST_TMPDIR/got"   # 65 is 'A'
+    cmp "$BATS_TEST_TMPDIR/value" "$BATS_TEST_TMPDIR/got"
+    run --separate-stderr php "$php_dir/store_get.php" "$keyfile" A missing
+    assert_failure 1
+    assert_equal "$stderr" "store_get.php: no key 'missing' in the store"
+    store destroy
+    run --separate-stderr php "$php_dir/store_get.php" "$keyfile" A greeting
+    assert_failure 1
+    [[ $stderr == "store_get.php: no segment with key 0x"* ]] || fail "$stderr"
+}
+
+@test "PHP: a segment in PHP's shm_put_var format is not a store, for shm_store and for the PHP reader" {
+    local key
+    key=$(php "$php_dir/php_put_var.php" "$keyfile" A 'hello from PHP')
+    store get x
+    assert_failure 1
+    assert_equal "$stderr" "shm_store: the segment of key ($keyfile, 65) is not a store (no \"IPCLABKV\" at its start)"
+    store destroy                                # refuses to remove it
+    assert_failure 1
+    run --separate-stderr php "$php_dir/store_get.php" "$keyfile" A x
+    assert_equal "$stderr" "store_get.php: the segment is not a store"
+    # What is there: sysvshm's header, then the value serialize()d.
+    run php -r '$s = shmop_open((int)$argv[1], "a", 0, 0); echo substr(shmop_read($s, 0, 6), 0, 6), " ", shmop_read($s, 64, 22);' "$((key))"
+    assert_output 'PHP_SM s:14:"hello from PHP";'
+    ipcrm -M "$key"
+}
