@@ -338,3 +338,74 @@ php_dir=$IPCLAB_ROOT/chapters/09-shm-store/php
     assert_output 'PHP_SM s:14:"hello from PHP";'
     ipcrm -M "$key"
 }
+
+# --- shm_file: a file through the ring --------------------------------------
+
+file_prog=09-shm-store/shm_file
+
+@test "shm_file: 0 bytes, 1 byte, one slot, one slot + 1 and 64 MiB arrive intact (cmp and md5sum)" {
+    local d=$BATS_TEST_TMPDIR size
+    head -c 64M /dev/urandom > "$d/random"
+    for size in 0 1 65536 65537 67108864; do
+        head -c "$size" "$d/random" > "$d/in"
+        run_program $file_prog "$d/in" "$d/out"
+        assert_success
+        assert_output --regexp "^copied $size bytes through 8 slots of 65536 bytes in [0-9]+ slots: [0-9.]+ ms, [0-9.]+ MiB/s$"
+        cmp "$d/in" "$d/out"
+        assert_equal "$(md5sum < "$d/out")" "$(md5sum < "$d/in")"
+    done
+    # 64 MiB through 8 x 64 KiB: the file is 128 times the ring.
+    assert_output --partial "in 1024 slots"
+    # A ring of one 1-byte slot still gets it right.
+    head -c 1000 "$d/random" > "$d/in"
+    run_program $file_prog --slots 1 --slot-size 1 "$d/in" "$d/out"
+    assert_success
+    cmp "$d/in" "$d/out"
+}
+
+@test "shm_file: the reader killed mid-transfer: the writer says so, exit 1, no output file" {
+    local d=$BATS_TEST_TMPDIR
+    head -c 4M /dev/urandom > "$d/in"
+    run_program $file_prog --crash reader --crash-after 3 "$d/in" "$d/out"
+    assert_failure 1
+    [[ $stderr =~ ^shm_file:\ writer:\ the\ reader\ \(pid\ [0-9]+\)\ killed\ by\ SIGKILL\ mid-transfer ]] ||
+        fail "$stderr"
+    [[ ! -e $d/out ]] || fail "the incomplete output is still there"
+}
+
+@test "shm_file: the writer killed mid-transfer: the reader gives up with a clear error, no output file" {
+    local d=$BATS_TEST_TMPDIR
+    head -c 4M /dev/urandom > "$d/in"
+    # run returns when the orphaned reader, which holds stdout too, is done.
+    run_program $file_prog --crash writer --crash-after 3 "$d/in" "$d/out"
+    assert_equal "$status" 137
+    [[ $stderr == *"shm_file: reader: the writer (pid "*") died after 196608 bytes; removed the incomplete $d/out"* ]] ||
+        fail "$stderr"
+    [[ ! -e $d/out ]] || fail "the incomplete output is still there"
+}
+
+@test "shm_file: a reader alive but stuck: the writer gives up after --timeout-ms, not before" {
+    local d=$BATS_TEST_TMPDIR start elapsed
+    head -c 4M /dev/urandom > "$d/in"
+    start=$(date +%s%N)
+    run_program $file_prog --timeout-ms 700 --crash reader-stops --crash-after 2 "$d/in" "$d/out"
+    elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
+    assert_failure 1
+    [[ $stderr == "shm_file: writer: no free slot for 700 ms after 655360 bytes; gave up and removed the incomplete $d/out" ]] ||
+        fail "$stderr"
+    (( elapsed >= 700 )) || fail "gave up after $elapsed ms"
+    [[ ! -e $d/out ]]
+    # The stopped reader was killed by the writer's cleanup (the leak guard checks).
+}
+
+@test "shm_file: bad arguments and a missing input" {
+    run_program $file_prog only-one
+    assert_usage_error "expected IN OUT"
+    run_program $file_prog --slots 1024 --slot-size 1048576 a b
+    assert_usage_error "more than 64 MiB"
+    run_program $file_prog --crash sideways a b
+    assert_usage_error "--crash: 'sideways' is not one of the choices"
+    run_program $file_prog "$BATS_TEST_TMPDIR/absent" "$BATS_TEST_TMPDIR/out"
+    assert_failure 1
+    [[ $stderr == "shm_file: open $BATS_TEST_TMPDIR/absent: ENOENT"* ]] || fail "$stderr"
+}
