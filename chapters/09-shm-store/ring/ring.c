@@ -42,6 +42,13 @@ void ring_create(struct ring *r, uint32_t slots, uint32_t slot_size)
         die("sem_init");
 }
 
+void ring_destroy(struct ring *r)
+{
+    if (shmdt(r->sh) != 0)
+        die("shmdt");
+    r->sh = NULL;
+}
+
 /* region: wait */
 /* sem_timedwait takes an absolute CLOCK_REALTIME time; the overall limit is
  * kept on the monotonic clock, so a clock change cannot stretch it. */

@@ -44,6 +44,9 @@ void ring_create(struct ring *r, uint32_t slots, uint32_t slot_size);
  * a full slot, returns its data and *len; ring_release() gives it back.
  * The waits return NULL with errno ETIMEDOUT (no progress for timeout_ms)
  * or EPIPE (peer_alive said no). */
+/* Detaches this process's mapping (the memory goes with the last one). */
+void ring_destroy(struct ring *r);
+
 unsigned char *ring_reserve(struct ring *r);
 void ring_commit(struct ring *r, uint32_t len);
 const unsigned char *ring_next(struct ring *r, uint32_t *len);
