@@ -108,7 +108,7 @@ static int run_command(struct store *s, const char *cmd, char **args, int nargs)
         if (store_put(s, args[0], strlen(args[0]), value, len) == STORE_FULL)
             fatal("the store is full (%ld entries): nothing was written; del a key first",
                   (long)s->h->capacity - 1);
-        printf("stored '%s' (%zu bytes)\n", args[0], len);
+        printf("stored '%s' (%zu byte%s)\n", args[0], len, len == 1 ? "" : "s");
     } else if (strcmp(cmd, "get") == 0) {
         if (store_get(s, args[0], strlen(args[0]), value, &len) != STORE_OK)
             fatal("no key '%s' in the store", args[0]);
