@@ -16,7 +16,7 @@ $(BUILD)/$(CH09_DIR)/shm_file.o $(BUILD)/$(CH09_DIR)/shm_bench.o $(CH09_RING): A
 
 -include $(CH09_STORE:.o=.d) $(CH09_RING:.o=.d)
 
-##bench: ...and shared-memory ring vs pipe, socketpair and memcpy throughput (ch. 09)
+##bench-09-shm-store: throughput of a shared-memory ring vs a pipe, a socketpair and memcpy (ch. 09; part of bench)
 bench: bench-09-shm-store
 
 bench-09-shm-store: $(BUILD)/$(CH09_DIR)/shm_bench
