@@ -117,7 +117,7 @@ static int reader(struct ring *r, int out)
 /* end region: reader */
 
 /* region: writer */
-static int writer(struct ring *r, int in, int handle, uint64_t start)
+static int writer(struct ring *r, int in, int handle, int out_handle, uint64_t start)
 {
     unsigned long done = 0, bytes = 0;
     char how[64];
@@ -143,6 +143,7 @@ static int writer(struct ring *r, int in, int handle, uint64_t start)
         cleanup_forget(handle);
     if (p != NULL && WIFEXITED(reader_status) && WEXITSTATUS(reader_status) == 0) {
         uint64_t ns = monotonic_ns() - start;
+        cleanup_forget(out_handle);                /* complete: it stays */
         printf("copied %lu bytes through %ld slots of %ld bytes in %lu slots: "
                "%.1f ms, %.1f MiB/s\n", bytes, slots, slot_size, done - 1, ns_to_ms(ns),
                ns > 0 ? (double)bytes / (1 << 20) / ((double)ns / 1e9) : 0.0);
@@ -164,8 +165,9 @@ static int writer(struct ring *r, int in, int handle, uint64_t start)
 
 int main(int argc, char **argv)
 {
-    int first = cli_parse(&cli, argc, argv), in, out, handle;
+    int first = cli_parse(&cli, argc, argv), in, out, handle, out_handle = -1;
     struct ring r;
+    sigset_t saved;
     uint64_t start;
 
     if (slots * slot_size > 64L << 20)
@@ -174,7 +176,12 @@ int main(int argc, char **argv)
     in = open(argv[first], O_RDONLY);
     if (in < 0)
         die("open %s", argv[first]);
+    /* Registered, so that a signal or an error removes an incomplete OUT. */
+    cleanup_block_signals(&saved);
     out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (out >= 0)
+        out_handle = cleanup_check(cleanup_add_path(out_path), out_path);
+    cleanup_unblock_signals(&saved);
     if (out < 0)
         die("open %s", out_path);
     r.timeout_ms = timeout_ms;
@@ -188,5 +195,5 @@ int main(int argc, char **argv)
         _exit(reader(&r, out));
     }
     close(out);
-    return writer(&r, in, handle, start);
+    return writer(&r, in, handle, out_handle, start);
 }

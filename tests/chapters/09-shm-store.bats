@@ -398,6 +398,19 @@ file_prog=09-shm-store/shm_file
     # The stopped reader was killed by the writer's cleanup (the leak guard checks).
 }
 
+@test "shm_file: SIGTERM mid-transfer removes the incomplete output and stops the reader" {
+    local d=$BATS_TEST_TMPDIR
+    head -c 4M /dev/urandom > "$d/in"
+    # (not "out": start_background keeps the program's stdout there)
+    # One-byte slots: millions of semaphore round trips, seconds of work.
+    start_background $file_prog --slot-size 1 "$d/in" "$d/copy"
+    wait_for_file "$d/copy" || fail "no output file"
+    finish_background TERM
+    assert_equal "$status" 143
+    [[ ! -e $d/copy ]] || fail "the incomplete output is still there"
+    # The leak guard checks that the reader is gone too.
+}
+
 @test "shm_file: bad arguments and a missing input" {
     run_program $file_prog only-one
     assert_usage_error "expected IN OUT"
