@@ -7,12 +7,12 @@
  * (magic, layout version, size) so a run never trusts a segment that is
  * not a store, is of another version, or is cut short.
  *
- * Run:  touch /tmp/store.key
- *       shm_store --key /tmp/store.key A create
- *       shm_store --key /tmp/store.key A put greeting 'hello, world'
- *       shm_store --key /tmp/store.key A get greeting
- *       shm_store --key /tmp/store.key A stat
- *       shm_store --key /tmp/store.key A destroy
+ * Run:  key=$(mktemp)          # any file you own names the store
+ *       shm_store --key "$key" A create
+ *       shm_store --key "$key" A put greeting 'hello, world'
+ *       shm_store --key "$key" A get greeting
+ *       shm_store --key "$key" A stat
+ *       shm_store --key "$key" A destroy
  *
  * You should see "created a store of 64 entries ...", "stored 'greeting'
  * (12 bytes)", then hello, world, the store's counts, and "removed the store".
