@@ -23,7 +23,10 @@ procps
 util-linux
 pandoc
 graphviz
+php8.2-cli
 "
+# php8.2-cli: chapter 09's PHP peer (its shmop and sysvshm extensions come
+# with it, in php8.2-common).
 # procps: ps, used by the leak guard; util-linux: ipcs, taskset.
 # pandoc, graphviz: tests/book.bats builds a small HTML book (no TeX).
 
