@@ -88,7 +88,7 @@ unsigned parse_mode_option(const char *option, const char *text)
     unsigned mode;
 
     if (parse_mode(text, &mode) != 0)
-        usage_error("%s: '%s' is not an octal mode from 0 to 0777, as 600 or 0640",
+        usage_error("%s: '%s' is not an octal mode (digits 0-7, at most 777), as 600 or 0640",
                     option, text);
     return mode;
 }

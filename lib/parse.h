@@ -26,9 +26,9 @@ int parse_proj_id(const char *text, int *out);
 int parse_proj_id_option(const char *option, const char *text);
 
 /* Permission bits in octal, "600" or "0640": one to four digits 0-7, at
- * most 0777, rwx for all three (no set-id or sticky bits: an IPC object has
+ * most 777 (rwx for all three) (no set-id or sticky bits: an IPC object has
  * no use for them).  Returns 0 or EINVAL; *out untouched on error.  The
- * option form: "--mode: '0800' is not an octal mode from 0 to 0777, as 600
+ * option form: "--mode: '0800' is not an octal mode (digits 0-7, at most 777), as 600
  * or 0640" through usage_error(). */
 int parse_mode(const char *text, unsigned *out);
 unsigned parse_mode_option(const char *option, const char *text);

@@ -183,9 +183,9 @@ static void test_proj_id_and_mode_option_forms(void)
     expect_option_error(0, "AB", "--proj: 'AB' is neither a number from 1 to 255 nor one character");
     expect_option_error(0, "0", "--proj: '0' is neither a number from 1 to 255 nor one character");
     expect_option_error(0, "256", "--proj: '256' is neither a number from 1 to 255 nor one character");
-    expect_option_error(1, "0800", "--mode: '0800' is not an octal mode from 0 to 0777, as 600 or 0640");
-    expect_option_error(1, "1777", "--mode: '1777' is not an octal mode from 0 to 0777, as 600 or 0640");
-    expect_option_error(1, "", "--mode: '' is not an octal mode from 0 to 0777, as 600 or 0640");
+    expect_option_error(1, "0800", "--mode: '0800' is not an octal mode (digits 0-7, at most 777), as 600 or 0640");
+    expect_option_error(1, "1777", "--mode: '1777' is not an octal mode (digits 0-7, at most 777), as 600 or 0640");
+    expect_option_error(1, "", "--mode: '' is not an octal mode (digits 0-7, at most 777), as 600 or 0640");
 }
 
 static CU_TestInfo tests[] = {

@@ -64,7 +64,7 @@ int uds_listen_or_die(const char *path, int backlog, int *handle)
     cleanup_unblock_signals(&saved);
     if (err != 0)
         die_errnum(err, "bind %s", path);
-    /* The file's mode came from the umask (0777 under umask 000); set it.
+    /* The file's mode came from the umask (world-writable under umask 000); set it.
      * Connecting needs write permission on the file. */
     if (chmod(path, 0600) != 0)
         die("chmod %s", path);
