@@ -23,7 +23,11 @@ procps
 util-linux
 pandoc
 graphviz
+libev-dev
+php8.2-cli
 "
+# libev-dev: chapter 10's event loop (qdaemon); php8.2-cli (with sysvmsg
+# from php8.2-common): chapter 10's PHP test peer.
 # procps: ps, used by the leak guard; util-linux: ipcs, taskset.
 # pandoc, graphviz: tests/book.bats builds a small HTML book (no TeX).
 
