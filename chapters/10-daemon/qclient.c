@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <unistd.h>
@@ -102,6 +103,7 @@ int main(int argc, char **argv)
     uint64_t *rtt, start;
     uint32_t seq0;
     mqd_t mq = (mqd_t)-1;
+    bool gone = false;
     key_t key;
 
     proj = parse_proj_id_option("PROJ", argv[first + 1]);
@@ -137,12 +139,19 @@ int main(int argc, char **argv)
         uint64_t t0 = monotonic_ns();
         ssize_t got;
 
-        if (channel == 1)
-            err = mq_send(mq, (const char *)&m.body, size, 0) == 0 ? 0 : errno;
+        if (channel == 1) {
+            struct timespec until;      /* mq_timedsend takes a wall-clock time */
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += timeout_ms / 1000;
+            until.tv_nsec += (timeout_ms % 1000) * 1000000L;
+            if (until.tv_nsec >= 1000000000L)
+                until.tv_sec++, until.tv_nsec -= 1000000000L;
+            err = mq_timedsend(mq, (const char *)&m.body, size, 0, &until) == 0 ? 0 : errno;
+        }
         else
             err = msgsnd_timed(msqid, &m, size, 0, timeout_ms) == 0 ? 0 : errno;
         if (err == EIDRM || err == EINVAL) {
-            refused++;            /* the daemon removed its queue: stopped */
+            gone = true;          /* the daemon removed its queue: not sent */
             break;
         }
         if (err != 0)
@@ -185,6 +194,8 @@ int main(int argc, char **argv)
 
     double secs = (double)(monotonic_ns() - start) / 1e9;
     qsort(rtt, (size_t)timed, sizeof *rtt, cmp_u64);
+    if (gone)
+        printf("the daemon's queue is gone: stopped after %ld of %ld requests\n", sent, count);
     printf("result: sent=%ld answered=%ld wrong=%ld errors=%ld refused=%ld timeouts=%ld "
            "p50_us=%llu p99_us=%llu max_us=%llu per_s=%.0f\n",
            sent, answered, wrong, errors, refused, timeouts,
