@@ -235,10 +235,9 @@ field() { sed -n "s/^result:.* $1=\\([0-9]*\\).*/\\1/p" <<<"$2"; }
     for i in "${pids[@]}"; do wait "$i"; done   # exit 0: no wrong reply, no time-out
     for i in 1 2 3 4; do
         out=$(cat "load$i")
-        echo "client $i: $out" >&3
         grep -q "the daemon's queue is gone" <<<"$out" || ((0 + $(field refused "$out") > 0)) ||
             fail "client $i was neither refused nor told the queue is gone: $out"
-        assert_equal "$(field timeouts "$out") $(field wrong "$out") $(field errors "$out")" "0 0 0"
+        [[ "$(field timeouts "$out") $(field wrong "$out") $(field errors "$out")" == "0 0 0" ]] || fail "client $i: $out"
         # Every request sent was answered or refused: none silently lost.
         assert_equal "$(field sent "$out")" "$(($(field answered "$out") + $(field refused "$out")))"
         sent=$((sent + $(field sent "$out")))
@@ -365,4 +364,48 @@ field() { sed -n "s/^result:.* $1=\\([0-9]*\\).*/\\1/p" <<<"$2"; }
     client --count 1
     assert_failure 1
     [[ ${stderr_lines[0]} == "qclient: msgget key 0x"*"(is qdaemon running?): ENOENT"* ]] || fail "${stderr_lines[0]}"
+}
+
+# --- the same daemon on plain epoll -------------------------------------------
+
+@test "epoll_loop: the same daemon on epoll + signalfd serves both queues, answers control, SIGTERM removes everything" {
+    run_program $ch/epoll_loop --daemon --pid-file "$pidfile" --log "$logfile" key A
+    assert_success
+    dpid=$(sed -n 's/^ready: pid \([0-9]*\),.*/\1/p' <<<"$output")
+    dqueue=$(sed -n 's/.*System V queue \([0-9]*\) .*/\1/p' <<<"$output")
+    dsock=$(sed -n 's/.*control socket \([^,]*\),.*/\1/p' <<<"$output")
+    dmq=$(sed -n 's/.*POSIX queue \(.*\)$/\1/p' <<<"$output")
+    client --count 100
+    assert_success
+    client --channel posix --mq "$dmq" --count 100
+    assert_success
+    kill -USR1 "$dpid"
+    wait_for_line "$logfile" 'counters: requests=200 answered=200 '
+    run_program $ch/qctl "$dsock" status
+    assert_output --regexp "^running pid $dpid: requests=200 "
+    stop_daemon
+    ! queue_exists "$dqueue"
+    [[ ! -e $pidfile && ! -e $dsock ]]
+    grep -q 'stopping (SIGTERM)' "$logfile"
+}
+
+# --- the lost wake-up ---------------------------------------------------------
+
+@test "lost_wakeup --wait naive: a SIGTERM in the gap before msgrcv is only seen at the next event" {
+    run_program $ch/lost_wakeup --wait naive --rescue-ms 600
+    assert_success
+    assert_line --index 0 "SIGTERM arrived 10 ms after the flag was checked, before msgrcv() began"
+    assert_line --index 1 --regexp '^msgrcv\(\) returned after [0-9]+ ms: woken by the rescue SIGUSR1, not by SIGTERM$'
+    assert_line --index 2 --regexp '^result: wait=naive stop_seen_ms=[0-9]+ lost=yes$'
+    (($(sed -n 's/.*stop_seen_ms=\([0-9]*\).*/\1/p' <<<"$output") >= 600))
+}
+
+@test "lost_wakeup --wait thread: the receiver thread is woken by a message, the stop is never lost" {
+    run_program $ch/lost_wakeup --wait thread --rescue-ms 5000
+    assert_success
+    assert_line --index 0 --regexp '^SIGTERM taken by sigwaitinfo\(\) after [0-9]+ ms; waking the receiver$'
+    assert_line --index 1 --regexp '^msgrcv\(\) returned after [0-9]+ ms with the wake-up message$'
+    assert_line --index 2 --regexp '^result: wait=thread stop_seen_ms=[0-9]+ lost=no$'
+    # Not before the end of the 100 ms gap: msgrcv() began after it.
+    (($(sed -n 's/.*stop_seen_ms=\([0-9]*\).*/\1/p' <<<"$output") >= 100))
 }
