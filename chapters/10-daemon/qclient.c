@@ -4,15 +4,15 @@
  * each request with type 1, the daemon's address, and takes only messages
  * of its own pid's type, so any number of clients share one queue.  Every
  * wait is bounded, and every request ends one of three ways, all counted:
- * answered, refused (the daemon is stopping, or its queue is gone), or
- * timed out.  --bad sends a malformed request on purpose.
+ * answered, refused (the daemon is stopping), cut (the daemon removed its
+ * queue while the request was in it), or timed out.  --bad sends a malformed request on purpose.
  *
  * Run:  qclient --count 1000 key A
  *       qclient --op checksum --data /etc/hostname key A
  *       qclient --bad op0 key A
  *
  * You should see one summary line, for example:
- *       result: sent=1000 answered=1000 wrong=0 errors=0 refused=0 timeouts=0
+ *       result: sent=1000 answered=1000 wrong=0 errors=0 refused=0 cut=0 timeouts=0
  *       p50_us=48 p99_us=160 max_us=410 per_s=15300
  */
 #include "ipclab.h"
@@ -99,7 +99,8 @@ static size_t build(struct req_msg *m, long i, uint32_t seq)
 int main(int argc, char **argv)
 {
     int first = cli_parse(&cli, argc, argv), proj, msqid, err;
-    long sent = 0, timed = 0, answered = 0, wrong = 0, errors = 0, refused = 0, timeouts = 0;
+    long sent = 0, timed = 0, answered = 0, wrong = 0, errors = 0, refused = 0, cut = 0;
+    long timeouts = 0;
     uint64_t *rtt, start;
     uint32_t seq0;
     mqd_t mq = (mqd_t)-1;
@@ -168,15 +169,15 @@ int main(int argc, char **argv)
                 continue;
             }
             if (errno == EIDRM || errno == EINVAL) {
-                refused++;        /* removed while we waited: not served */
+                cut++;            /* removed while we waited: not served */
                 break;
             }
             die("msgrcv");
         }
         rtt[timed++] = monotonic_ns() - t0;
         if (r.body.status == ST_REFUSED) {
-            refused++;
-            continue;
+            refused++;            /* the daemon is stopping: stop asking */
+            break;
         }
         if (print_values || bad != 0)
             printf("reply %u: %s: %.*s\n", r.body.seq - seq0, status_name(r.body.status),
@@ -196,9 +197,9 @@ int main(int argc, char **argv)
     qsort(rtt, (size_t)timed, sizeof *rtt, cmp_u64);
     if (gone)
         printf("the daemon's queue is gone: stopped after %ld of %ld requests\n", sent, count);
-    printf("result: sent=%ld answered=%ld wrong=%ld errors=%ld refused=%ld timeouts=%ld "
+    printf("result: sent=%ld answered=%ld wrong=%ld errors=%ld refused=%ld cut=%ld timeouts=%ld "
            "p50_us=%llu p99_us=%llu max_us=%llu per_s=%.0f\n",
-           sent, answered, wrong, errors, refused, timeouts,
+           sent, answered, wrong, errors, refused, cut, timeouts,
            timed ? (unsigned long long)rtt[timed / 2] / 1000 : 0ULL,
            timed ? (unsigned long long)rtt[(timed * 99) / 100] / 1000 : 0ULL,
            timed ? (unsigned long long)rtt[timed - 1] / 1000 : 0ULL, secs > 0 ? (double)sent / secs : 0.0);

@@ -2,6 +2,7 @@
 #include "receiver.h"
 
 #include "cleanup.h"
+#include "clock.h"
 #include "die.h"
 #include "dlog.h"
 #include "proto.h"
@@ -12,8 +13,51 @@
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
+#include <time.h>
+
+#define DRAIN_WAIT_MS 5000     /* for replies to be taken; then remove anyway */
 
 static int rx_msqid, rx_handle;
+
+/* region: drain */
+/* Stopping: every request still coming is refused (serve_request knows),
+ * and the queue is removed only once the replies have been taken, or a
+ * replied-to client would find its answer destroyed with the queue. */
+static void drain(void)
+{
+    struct {
+        long mtype;
+        char body[sizeof(struct req_body) + 1];
+    } m;
+    uint64_t deadline = monotonic_ns() + DRAIN_WAIT_MS * 1000000ull;
+    const struct timespec pause = { 0, 1000000 };      /* 1 ms */
+    struct msqid_ds ds;
+    unsigned long refused = 0;
+
+    for (;;) {
+        ssize_t got = msgrcv(rx_msqid, &m, sizeof m.body, REQ_TYPE, MSG_NOERROR | IPC_NOWAIT);
+        if (got >= 0) {
+            refused += serve_request(m.body, (size_t)got, "sysv");
+            continue;
+        }
+        if (errno != ENOMSG && errno != EINTR)
+            break;              /* removed already (or worse): nothing to wait for */
+        if (msgctl(rx_msqid, IPC_STAT, &ds) != 0 || ds.msg_qnum == 0)
+            break;              /* no request and no reply left */
+        if (monotonic_ns() > deadline) {
+            dlog("%lu replies not taken in %d ms: removing the queue anyway",
+                 (unsigned long)ds.msg_qnum, DRAIN_WAIT_MS);
+            break;
+        }
+        purge_orphans();        /* replies to clients that are gone */
+        nanosleep(&pause, NULL);
+    }
+    /* Remove it before the pid file: a client that sends now gets EIDRM or
+     * EINVAL at once: not served, and it knows. */
+    cleanup_remove(rx_handle);
+    dlog("System V queue drained (%lu requests refused while stopping) and removed", refused);
+}
+/* end region: drain */
 
 /* region: receive */
 static void *receive_loop(void *arg)
@@ -22,35 +66,23 @@ static void *receive_loop(void *arg)
         long mtype;
         char body[sizeof(struct req_body) + 1];
     } m;
-    unsigned long refused_queued = 0;
+    ssize_t got;
 
     (void)arg;
-    for (;;) {
-        /* While serving, wait; once stopping, take what is queued without
-         * waiting, refuse it, and stop at the first "nothing left". */
-        bool draining = atomic_load(&stopping);
-        /* One byte more than a request can hold, and MSG_NOERROR: a message
-         * too long is cut, not left in the queue to block it (E2BIG), and
-         * its size still shows it was too long. */
-        ssize_t got = msgrcv(rx_msqid, &m, sizeof m.body, REQ_TYPE,
-                             MSG_NOERROR | (draining ? IPC_NOWAIT : 0));
-
-        if (got < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == ENOMSG)
-                break;          /* drained */
+    /* Serving: wait for a request, serve it, until the wake-up message
+     * finds `stopping` set.  One byte more than a request can hold, and
+     * MSG_NOERROR: a message too long is cut, not left in the queue to
+     * block it (E2BIG), and its size still shows it was too long. */
+    while (!atomic_load(&stopping)) {
+        got = msgrcv(rx_msqid, &m, sizeof m.body, REQ_TYPE, MSG_NOERROR);
+        if (got >= 0)
+            serve_request(m.body, (size_t)got, "sysv");
+        else if (errno != EINTR) {
             dlog("msgrcv: %s: the receiver stops", strerror(errno));
             break;
         }
-        if (serve_request(m.body, (size_t)got, "sysv") && draining)
-            refused_queued++;
     }
-    /* Remove the queue now, before the pid file: a client still waiting
-     * for a reply gets EIDRM at once instead of waiting for its timeout,
-     * and one that sends now gets EIDRM or EINVAL: refused, not lost. */
-    cleanup_remove(rx_handle);
-    dlog("System V queue drained (%lu refused while stopping) and removed", refused_queued);
+    drain();
     return NULL;
 }
 /* end region: receive */

@@ -60,7 +60,7 @@ out:
 }
 
 /* Throws away replies addressed to clients that no longer exist. */
-static void purge_orphans(void)
+void purge_orphans(void)
 {
     struct reply_msg junk;
 

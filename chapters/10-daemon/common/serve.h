@@ -36,6 +36,9 @@ bool serve_request(const void *body, size_t size, const char *channel);
  * returns and sees the stopping flag.  Returns 0 or an errno value. */
 int serve_wake(void);
 
+/* Removes the replies waiting for recent clients that no longer exist. */
+void purge_orphans(void);
+
 /* "requests=N answered=N errors=N refused=N dropped=N uptime=S" */
 void counters_format(char *buf, size_t size);
 

@@ -168,7 +168,10 @@ void daemon_finish(struct daemon_state *st)
     request_mq_drain(st->mq);             /* refuses what is left there */
     close(st->listen_fd);
     counters_format(counts, sizeof counts);
-    cleanup_run();                        /* socket, its directory, POSIX queue, pid file */
     dlog("stopped: %s", counts);
+    /* The POSIX queue, the socket, its directory and, last of all (it was
+     * registered first), the pid file: once the pid file is gone, so is
+     * everything else. */
+    cleanup_run();
 }
 /* end region: finish */
