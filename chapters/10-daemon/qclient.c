@@ -202,7 +202,8 @@ int main(int argc, char **argv)
            sent, answered, wrong, errors, refused, cut, timeouts,
            timed ? (unsigned long long)rtt[timed / 2] / 1000 : 0ULL,
            timed ? (unsigned long long)rtt[(timed * 99) / 100] / 1000 : 0ULL,
-           timed ? (unsigned long long)rtt[timed - 1] / 1000 : 0ULL, secs > 0 ? (double)sent / secs : 0.0);
+           timed ? (unsigned long long)rtt[timed - 1] / 1000 : 0ULL,
+           secs > 0 ? (double)sent / secs : 0.0);
     free(rtt);
     if (bad != 0)   /* a bad request must get an error reply (reply0: none at all) */
         return (bad == 5 ? sent == 1 : errors == sent) && wrong == 0 && timeouts == 0 ? 0 : 1;
