@@ -16,3 +16,11 @@ $(CH10)/qclient.o: ALL_CFLAGS += -Ichapters
 $(CH10)/epoll_loop: $(CH10_COMMON)
 
 -include $(CH10_COMMON:.o=.d)
+
+# `make bench` gathers every chapter's benchmark (see chapter 07's chapter.mk).
+bench: bench-10-daemon
+
+bench-10-daemon: $(CH10)/qdaemon $(CH10)/qclient
+	$(CH10_DIR)/bench.sh $(CH10)
+
+.PHONY: bench bench-10-daemon
