@@ -48,7 +48,8 @@ static const struct cli cli = {
     .operands_min = 2,
     .operands_max = 2,
     .details = "PROJ is a number from 1 to 255 or one character, as PHP's ftok() takes it.\n"
-               "Signals: TERM, INT drain and stop; HUP reopens the log; USR1 logs the counters.",
+               "Signals: TERM, INT drain and stop; HUP reopens the log; USR1 logs the counters.\n"
+               "With --daemon and no --log the log goes to /dev/null: give --log.",
 };
 
 static struct daemon_state st;
