@@ -23,10 +23,12 @@ procps
 util-linux
 pandoc
 graphviz
+libev-dev
 php8.2-cli
 "
-# php8.2-cli: chapter 09's PHP peer (its shmop and sysvshm extensions come
-# with it, in php8.2-common).
+# libev-dev: chapter 10's event loop (qdaemon).
+# php8.2-cli: the PHP test peers of chapters 09 (shmop, sysvshm) and 10
+# (sysvmsg); those extensions come with it, in php8.2-common.
 # procps: ps, used by the leak guard; util-linux: ipcs, taskset.
 # pandoc, graphviz: tests/book.bats builds a small HTML book (no TeX).
 

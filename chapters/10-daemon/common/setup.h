@@ -1,0 +1,59 @@
+/* setup.h - start-up and shut-down of chapter 10's daemon, for either event loop.
+ *
+ * qdaemon (libev) and epoll_loop (plain epoll) differ only in their loop;
+ * everything before it and after it is here, in the order it must happen.
+ */
+#ifndef DAEMON10_SETUP_H
+#define DAEMON10_SETUP_H
+
+#include <limits.h>
+#include <mqueue.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "ipc_names.h"
+
+struct daemon_settings {
+    const char *key_path;      /* made absolute by setup */
+    int proj;
+    const char *pid_path;      /* may be NULL */
+    const char *log_path;      /* NULL: stderr */
+    long max_file_bytes;
+    bool detach;               /* --daemon */
+};
+
+struct daemon_state {
+    sigset_t signals;          /* TERM, INT, HUP, USR1: blocked in every thread */
+    int ready_fd;              /* the readiness pipe, -1 in the foreground */
+    key_t key;
+    int msqid, queue_handle;
+    int listen_fd;
+    mqd_t mq;
+    char sock_path[PATH_MAX];
+    char mq_name[IPC_NAME_SIZE];
+    pthread_t receiver;
+};
+
+/* Everything up to the loop: blocks the signals, detaches if asked, opens
+ * the log, takes the pid file, creates the queues and the socket, starts
+ * the receiver thread.  Dies on any failure. */
+void daemon_setup(struct daemon_settings *settings, struct daemon_state *st);
+
+/* Reports ready (the ready line on stdout, or through the pipe). */
+void daemon_report_ready(const struct daemon_settings *settings, struct daemon_state *st);
+
+/* Starts the drain once: sets stopping, wakes the receiver.  Returns false
+ * if it had started already. */
+bool daemon_begin_stop(const char *why);
+
+/* What SIGHUP and SIGUSR1 do. */
+void daemon_on_hup(void);
+void daemon_on_usr1(void);
+
+/* After the loop: waits for the receiver to drain and remove the queue,
+ * refuses what is left on the POSIX queue, removes the rest. */
+void daemon_finish(struct daemon_state *st);
+
+#endif
