@@ -5,8 +5,10 @@
  * the parent that at least one child ended; because standard signals do not
  * queue, one SIGCHLD may stand for several children, so the handler only
  * sets a flag and the main loop reaps with waitpid(WNOHANG) until nothing is
- * left.  The signals stay blocked except inside pselect(), which unblocks
- * them and sleeps in one step, so no SIGCHLD slips by unseen.
+ * left; it also counts its runs, so the output shows how many ends one
+ * SIGCHLD stood for.  The signals stay blocked except inside pselect(),
+ * which unblocks them and sleeps in one step, so no SIGCHLD slips by
+ * unseen.  Workers get SIGTERM if the supervisor dies (PR_SET_PDEATHSIG).
  *
  * Run:  supervisor                          # 3 workers, SIGTERM after 200 ms
  *       supervisor --workers 5 --stop-signal SIGINT
@@ -21,7 +23,8 @@
  *       worker 1 (pid 4713): SIGTERM arrived during job 10; finishing that job first
  *       supervisor: reaped worker 1 (pid 4713): exited with status 0
  *       supervisor: waitpid(-1): ECHILD, no child left
- *       result: workers=3 started=3 reaped=3 clean=3 died=0 zombies=0 children_left=0
+ *       supervisor: 3 workers ended, SIGCHLD was delivered 2 times: one SIGCHLD stood ...
+ *       result: workers=3 started=3 reaped=3 clean=3 died=0 zombies=0 children_left=0 sigchld=2
  */
 #include "ipclab.h"
 #include "worker/worker.h"

@@ -13,11 +13,15 @@
  *       fifo_rendezvous --no-partner --timeout-ms 200   # nobody comes: EINTR
  *
  * You should see, in time order, the first side's open waiting until the
- * other side calls open, both returning together, then the message:
- *       [   0.052 ms] reader  open(O_RDONLY): waits for a writer
- *       [ 100.201 ms] writer  open(O_WRONLY) called
- *       [ 100.243 ms] reader  open returned after 100.191 ms
- *       result: first=reader waited_ms=100.191 after_partner=1 timeout=0
+ * other side calls open, both returning together, then the message.  A
+ * "called" line is stamped just before its call, a "returned" line just
+ * after, so a write always shows before the read that got its bytes:
+ *       [   0.902 ms] reader  open(O_RDONLY) called: waits for a writer
+ *       [ 101.195 ms] writer  open(O_WRONLY) called
+ *       [ 101.275 ms] writer  write("hello through the FIFO") called
+ *       [ 101.334 ms] reader  open returned after 100.432 ms
+ *       [ 101.355 ms] reader  read returned "hello through the FIFO"
+ *       result: first=reader waited_ms=100.432 after_partner=1 timeout=0
  */
 #include "ipclab.h"
 #include "fifo/fifo.h"

@@ -6,19 +6,22 @@
  * clients never mix.  Replies cannot share that FIFO (a reader would take
  * anyone's), so each client names a FIFO of its own in the request.  The
  * server keeps a write end of its own FIFO open, or every client that
- * closes would make its reads return end-of-file.
+ * closes would make its reads return end-of-file.  Any process of ours can
+ * write a request, so the server writes only to a reply path of the
+ * protocol (fifo.h) that turns out, once opened, to be a FIFO.
  *
  * Run:  fifo_server                          # serves 3 clients it forks itself
  *       fifo_server --clients 5 --each 4
  *       fifo_server --clients 0 --requests 2 &   # then, with the path it prints:
  *       fifo_client --requests 2 PATH
+ *       fifo_client --reply-path FILE PATH       # refused: not a client's FIFO
  *
  * You should see the server's FIFO path, each request served once, each
  * client get its own replies, and the FIFOs and directories gone at the end:
  *       fifo_server: listening on /tmp/ipclab-server-Xw3k2a/requests
  *       fifo_server: request 1 from client 4712: hello 1 from 4712
  *       client 0 (pid 4712): reply to request 1: served 1: hello 1 from 4712
- *       result: clients=3 requests=6 served=6 clients_ok=3 ms=3.208
+ *       result: clients=3 requests=6 served=6 answered=6 clients_ok=3 ms=3.208
  */
 #include "ipclab.h"
 #include "fifo/fifo.h"
