@@ -168,7 +168,7 @@ static const struct cli_option options[] = {
     CLI_OPTION_CHOICE("method", &method, method_names, "HOW",
                       "how the handler reaches the loop"),
     CLI_OPTION_CHOICE("land", &land, land_names, "WHERE",
-                      "the signal lands in the gap before poll(), or during it"),
+                      "where in the loop the signal lands"),
     CLI_OPTION_LONG("timeout-ms", &timeout_ms, 1, 600000, "MS", "poll() timeout"),
     CLI_OPTION_LONG("delay-ms", &delay_ms, 0, 600000, "MS",
                     "--land poll: the signal comes this long after the loop starts"),
@@ -179,7 +179,9 @@ static const struct cli cli = {
     .summary = "A child sends SIGUSR1 to a poll() loop, which must wake up: with a\n"
                "plain flag, a self-pipe, or signalfd.",
     .options = options,
-    .details = "SIGTERM or SIGINT wake the loop the same way and stop it cleanly.",
+    .details = "--land gap: between the loop's look at the flag and its poll() call;\n"
+               "--land poll: while poll() waits.  SIGTERM or SIGINT wake the loop the\n"
+               "same way and stop it cleanly.",
 };
 
 int main(int argc, char **argv)

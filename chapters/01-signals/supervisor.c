@@ -5,8 +5,10 @@
  * the parent that at least one child ended; because standard signals do not
  * queue, one SIGCHLD may stand for several children, so the handler only
  * sets a flag and the main loop reaps with waitpid(WNOHANG) until nothing is
- * left.  The signals stay blocked except inside pselect(), which unblocks
- * them and sleeps in one step, so no SIGCHLD slips by unseen.
+ * left; it also counts its runs, so the output shows how many ends one
+ * SIGCHLD stood for.  The signals stay blocked except inside pselect(),
+ * which unblocks them and sleeps in one step, so no SIGCHLD slips by
+ * unseen.  Workers get SIGTERM if the supervisor dies (PR_SET_PDEATHSIG).
  *
  * Run:  supervisor                          # 3 workers, SIGTERM after 200 ms
  *       supervisor --workers 5 --stop-signal SIGINT
@@ -21,7 +23,8 @@
  *       worker 1 (pid 4713): SIGTERM arrived during job 10; finishing that job first
  *       supervisor: reaped worker 1 (pid 4713): exited with status 0
  *       supervisor: waitpid(-1): ECHILD, no child left
- *       result: workers=3 started=3 reaped=3 clean=3 died=0 zombies=0 children_left=0
+ *       supervisor: 3 workers ended, SIGCHLD was delivered 2 times: one SIGCHLD stood ...
+ *       result: workers=3 started=3 reaped=3 clean=3 died=0 zombies=0 children_left=0 sigchld=2
  */
 #include "ipclab.h"
 #include "worker/worker.h"
@@ -32,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>   /* PR_SET_PDEATHSIG: Linux */
 #include <sys/select.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -58,12 +62,15 @@ static sigset_t wait_mask;     /* the mask inside pselect(): the signals open */
 
 /* region: handlers */
 static volatile sig_atomic_t child_exited;   /* a SIGCHLD came */
+static volatile sig_atomic_t sigchld_count;  /* how many times it came */
 static volatile sig_atomic_t stop_request;   /* SIGTERM or SIGINT to us */
 
+/* Runs with every signal blocked (sa_mask), so the count has one writer. */
 static void on_sigchld(int sig)
 {
     (void)sig;
     child_exited = 1;
+    sigchld_count++;
 }
 
 static void on_stop(int sig)
@@ -84,12 +91,19 @@ static void install(int sig, void (*handler)(int))
         die("sigaction %s", signal_name(sig));
 }
 
-static _Noreturn void run_worker(int index)
+static _Noreturn void run_worker(int index, pid_t supervisor)
 {
     struct worker_report report;
     struct sigaction dfl;
     char label[64];
 
+    /* If the supervisor dies without stopping us (kill -9), the kernel sends
+     * us SIGTERM (Linux's parent-death signal), and we stop cleanly.  It
+     * may have died before the call: then our parent is someone else. */
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
+        die("prctl PR_SET_PDEATHSIG");
+    if (getppid() != supervisor)
+        exit(1);
     snprintf(label, sizeof label, "worker %d (pid %ld)", index, (long)getpid());
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
@@ -111,16 +125,16 @@ static _Noreturn void run_worker(int index)
 
 static void start_workers(void)
 {
-    fflush(NULL);                       /* or each child repeats pending output */
+    pid_t self = getpid();
+
     for (int i = 0; i < nworkers; i++) {
-        pid_t pid = fork();
-        if (pid < 0)
-            die("fork");
+        /* fork(), and the child registered for cleanup before a stop signal
+         * can land (lib/workers.h). */
+        pid_t pid = fork_child_or_die(&slots[i].cleanup_handle);
         if (pid == 0)
-            run_worker(i);
+            run_worker(i, self);
         slots[i].pid = pid;
         slots[i].state = SLOT_RUNNING;
-        slots[i].cleanup_handle = cleanup_check(cleanup_add_child(pid), "worker");
         started++;
         printf("supervisor: started worker %d (pid %ld)\n", i, (long)pid);
     }
@@ -353,8 +367,12 @@ int main(int argc, char **argv)
     children_left = !(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
     printf("supervisor: waitpid(-1): %s\n",
            children_left ? "a child is still there" : "ECHILD, no child left");
+    printf("supervisor: %d workers ended, SIGCHLD was delivered %d time%s: %s\n", reaped,
+           (int)sigchld_count, sigchld_count == 1 ? "" : "s",
+           sigchld_count < reaped ? "one SIGCHLD stood for several ends"
+                                  : "one per end, this time");
     printf("result: workers=%ld started=%d reaped=%d clean=%d died=%d zombies=%d "
-           "children_left=%d\n", nworkers, started, reaped, clean, died, zombies,
-           children_left);
+           "children_left=%d sigchld=%d\n", nworkers, started, reaped, clean, died, zombies,
+           children_left, (int)sigchld_count);
     return 0;
 }

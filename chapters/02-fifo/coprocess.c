@@ -16,7 +16,8 @@
  * answer until the parent gives up and closes the child's input, after
  * which the child exits and its buffer is flushed, too late:
  *       parent: asked "1 100", child answered "101"
- *       result: requests=3 answered=3 correct=3 timeout=0 late=0
+ *       result: requests=3 asked=3 answered=3 correct=3 timeout=0 late=0
+ *       result: requests=3 asked=1 answered=0 correct=0 timeout=1 late=1   (full)
  */
 #include "ipclab.h"
 
@@ -114,7 +115,7 @@ static int read_line(int fd, char *line, size_t size, long ms)
 int main(int argc, char **argv)
 {
     int to_child[2], from_child[2], handle, status, timed_out = 0;
-    long answered = 0, correct = 0, late = 0;
+    long asked = 0, answered = 0, correct = 0, late = 0;
     char answer[256];
     pid_t pid;
 
@@ -137,11 +138,15 @@ int main(int argc, char **argv)
         char request[64];
         int len = snprintf(request, sizeof request, "%ld %ld\n", i, 100 * i);
         write_full_or_die(to_child[1], request, (size_t)len);
+        asked++;
         int got = read_line(from_child[0], answer, sizeof answer, timeout_ms);
         request[len - 1] = '\0';
         if (got < 0) {
             printf("parent: asked \"%s\", no answer within %ld ms: it sits in the child's "
                    "stdio buffer\n", request, timeout_ms);
+            if (i < nrequests)
+                printf("parent: %ld of %ld requests asked; not asking the rest\n", i,
+                       nrequests);
             timed_out = 1;
             break;
         }
@@ -166,7 +171,7 @@ int main(int argc, char **argv)
     if (waitpid(pid, &status, 0) != pid)
         die("waitpid");
     cleanup_forget(handle);
-    printf("result: requests=%ld answered=%ld correct=%ld timeout=%d late=%ld\n", nrequests,
-           answered, correct, timed_out, late);
+    printf("result: requests=%ld asked=%ld answered=%ld correct=%ld timeout=%d late=%ld\n",
+           nrequests, asked, answered, correct, timed_out, late);
     return 0;
 }

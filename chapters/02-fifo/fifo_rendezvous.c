@@ -13,11 +13,15 @@
  *       fifo_rendezvous --no-partner --timeout-ms 200   # nobody comes: EINTR
  *
  * You should see, in time order, the first side's open waiting until the
- * other side calls open, both returning together, then the message:
- *       [   0.052 ms] reader  open(O_RDONLY): waits for a writer
- *       [ 100.201 ms] writer  open(O_WRONLY) called
- *       [ 100.243 ms] reader  open returned after 100.191 ms
- *       result: first=reader waited_ms=100.191 after_partner=1 timeout=0
+ * other side calls open, both returning together, then the message.  A
+ * "called" line is stamped just before its call, a "returned" line just
+ * after, so a write always shows before the read that got its bytes:
+ *       [   0.902 ms] reader  open(O_RDONLY) called: waits for a writer
+ *       [ 101.195 ms] writer  open(O_WRONLY) called
+ *       [ 101.275 ms] writer  write("hello through the FIFO") called
+ *       [ 101.334 ms] reader  open returned after 100.432 ms
+ *       [ 101.355 ms] reader  read returned "hello through the FIFO"
+ *       result: first=reader waited_ms=100.432 after_partner=1 timeout=0
  */
 #include "ipclab.h"
 #include "fifo/fifo.h"
@@ -144,18 +148,21 @@ static void exchange(int fd, int role, struct timeline *tl)
     static const char message[] = "hello through the FIFO";
     char buf[64];
 
+    /* A call that sends is stamped before it starts, a call that receives
+     * after it returns: so a message's write always shows before its read,
+     * although the writer may run again only after the reader has it. */
     if (role == WRITER) {
+        note(tl, role, "write(\"%s\") called", message);
         write_full_or_die(fd, message, sizeof message);
-        note(tl, role, "wrote \"%s\"", message);
         return;
     }
     ssize_t n = read_full(fd, buf, sizeof message);
     if (n < 0 && errno == EINTR && timer_fired)
         note(tl, role, "read interrupted by the timer");
     else if (n != (ssize_t)sizeof message)
-        note(tl, role, "read %zd bytes, expected %zu", n, sizeof message);
+        note(tl, role, "read returned %zd bytes, expected %zu", n, sizeof message);
     else
-        note(tl, role, "read \"%s\"", buf);
+        note(tl, role, "read returned \"%s\"", buf);
 }
 
 static _Noreturn void run_second(const char *path, int role, int go_fd, int report_fd)
@@ -199,7 +206,7 @@ int main(int argc, char **argv)
     cli_parse(&cli, argc, argv);
     second = first == READER ? WRITER : READER;
     start = monotonic_ns();
-    private_dir_make(dir, sizeof dir, "rendezvous");
+    ipc_private_dir_create_or_die(dir, sizeof dir, "rendezvous");
     fifo_make(path, sizeof path, dir, "fifo");
     printf("FIFO %s (mode 0600), in a private directory\n", path);
 
@@ -223,9 +230,9 @@ int main(int argc, char **argv)
         if (fd < 0 && errno != ENXIO)
             die("open %s", path);
         if (fd < 0) {
-            note(&mine, WRITER, "open(O_WRONLY | O_NONBLOCK): ENXIO, no reader yet");
+            note(&mine, WRITER, "open(O_WRONLY | O_NONBLOCK) returned ENXIO: no reader yet");
         } else {
-            note(&mine, WRITER, "open(O_WRONLY | O_NONBLOCK): a reader is there already");
+            note(&mine, WRITER, "open(O_WRONLY | O_NONBLOCK) returned: a reader is there already");
             if (fcntl(fd, F_SETFL, 0) != 0)          /* blocking from here on */
                 die("fcntl");
             mine.open_called = mine.open_returned = monotonic_ns();
@@ -258,6 +265,9 @@ int main(int argc, char **argv)
     for (int i = 0; i < theirs.count; i++)
         all[n++] = theirs.events[i];
     qsort(all, (size_t)n, sizeof all[0], by_time);
+    printf("timeline, in ms since the start: a \"called\" line is stamped just before\n"
+           "the call, a \"returned\" line just after it; two opens that return together\n"
+           "may show in either order\n");
     for (int i = 0; i < n; i++)
         printf("[%9.3f ms] %-7s %s\n", ns_to_ms(all[i].t), role_names[all[i].role],
                all[i].text);

@@ -6,19 +6,22 @@
  * clients never mix.  Replies cannot share that FIFO (a reader would take
  * anyone's), so each client names a FIFO of its own in the request.  The
  * server keeps a write end of its own FIFO open, or every client that
- * closes would make its reads return end-of-file.
+ * closes would make its reads return end-of-file.  Any process of ours can
+ * write a request, so the server writes only to a reply path of the
+ * protocol (fifo.h) that turns out, once opened, to be a FIFO.
  *
  * Run:  fifo_server                          # serves 3 clients it forks itself
  *       fifo_server --clients 5 --each 4
  *       fifo_server --clients 0 --requests 2 &   # then, with the path it prints:
  *       fifo_client --requests 2 PATH
+ *       fifo_client --reply-path FILE PATH       # refused: not a client's FIFO
  *
  * You should see the server's FIFO path, each request served once, each
  * client get its own replies, and the FIFOs and directories gone at the end:
  *       fifo_server: listening on /tmp/ipclab-server-Xw3k2a/requests
  *       fifo_server: request 1 from client 4712: hello 1 from 4712
  *       client 0 (pid 4712): reply to request 1: served 1: hello 1 from 4712
- *       result: clients=3 requests=6 served=6 clients_ok=3 ms=3.208
+ *       result: clients=3 requests=6 served=6 answered=6 clients_ok=3 ms=3.208
  */
 #include "ipclab.h"
 #include "fifo/fifo.h"
@@ -28,6 +31,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,31 +61,104 @@ static const struct cli cli = {
                "on every exit path, SIGINT and SIGTERM included.",
 };
 
+/* A client that closes its FIFO between our open and our write makes the
+ * write fail with EPIPE, and raise SIGPIPE, which would stop the server.
+ * SIGPIPE is blocked for the write, and one it raised is taken off the
+ * pending set with sigtimedwait(), so only a SIGPIPE from elsewhere (stdout
+ * piped into `head`) still stops us. */
+static int write_reply(int fd, const struct fifo_reply *reply)
+{
+    static const struct timespec now = { 0, 0 };
+    sigset_t pipe_set, saved;
+    int err;
+
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigprocmask(SIG_BLOCK, &pipe_set, &saved);
+    err = fifo_write_record(fd, reply, sizeof *reply, timeout_ms);
+    if (err == EPIPE)
+        while (sigtimedwait(&pipe_set, NULL, &now) < 0 && errno == EINTR)
+            ;
+    sigprocmask(SIG_SETMASK, &saved, NULL);
+    return err;
+}
+
+/* region: check */
+/* A request names its reply FIFO, and any process of ours can write a
+ * request: without a check, the server would write wherever it is told.
+ * So the path must have the protocol's shape (fifo.h): our $TMPDIR, then
+ * "ipclab-client-" and mkdtemp's six characters, then "/reply"; and the
+ * directory must be a real directory of ours, mode 0700.  Returns NULL if
+ * the path passes, else why not. */
+static const char *reply_path_refusal(const char *path)
+{
+    static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    const char *tmp = getenv("TMPDIR"), *rest;
+    char prefix[PATH_MAX], dir[PATH_MAX];
+    struct stat st;
+
+    if (tmp == NULL || *tmp == '\0')
+        tmp = "/tmp";
+    snprintf(prefix, sizeof prefix, "%s/ipclab-%s-", tmp, FIFO_CLIENT_DIR);
+    if (strncmp(path, prefix, strlen(prefix)) != 0)
+        return "it is not in a client directory of this server's $TMPDIR";
+    rest = path + strlen(prefix);
+    if (strspn(rest, alnum) != 6 || strcmp(rest + 6, "/" FIFO_REPLY_NAME) != 0)
+        return "it is not <client directory>/" FIFO_REPLY_NAME;
+    snprintf(dir, sizeof dir, "%.*s", (int)(rest + 6 - path), path);
+    if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return "its directory is missing or not a directory";
+    if (st.st_uid != geteuid() || (st.st_mode & 07777) != 0700)
+        return "its directory is not ours with mode 0700";
+    return NULL;
+}
+/* end region: check */
+
 /* region: reply */
 /* Opens the client's FIFO without blocking: if the client is gone (no
- * reader, ENXIO), the server moves on instead of hanging. */
+ * reader, ENXIO), the server moves on instead of hanging.  Whatever the
+ * path names, only a FIFO of ours is written to.  Returns 1 if answered. */
 static int send_reply(const struct fifo_request *req, long served)
 {
+    const char *why = reply_path_refusal(req->reply_path), *what = NULL;
+    char kind[64];
     struct fifo_reply reply;
-    int fd, err;
+    struct stat st;
+    int fd = -1, err;
 
-    fd = open(req->reply_path, O_WRONLY | O_NONBLOCK);
-    if (fd < 0) {
-        warn_errnum(errno, "open %s", req->reply_path);
-        return -1;
+    if (why == NULL) {
+        fd = fifo_open_writer(req->reply_path, &what);
+        if (fd < 0 && what != NULL) {
+            snprintf(kind, sizeof kind, "it is %s, not a FIFO", what);
+            why = kind;
+        }
+        else if (fd < 0 && errno == ENXIO)
+            why = "nobody reads it (ENXIO): the client went away";
+        else if (fd < 0)
+            why = errno_name(errno);
+        else if (fstat(fd, &st) != 0 || st.st_uid != geteuid())
+            why = "the FIFO is not ours";
+    }
+    if (why != NULL) {
+        printf("%s: request %d not answered: reply path %s refused: %s\n", program_name,
+               (int)req->seq, req->reply_path, why);
+        if (fd >= 0)
+            close(fd);
+        return 0;
     }
     memset(&reply, 0, sizeof reply);
     reply.server_pid = (int32_t)getpid();
     reply.seq = req->seq;
     reply.served = (int32_t)served;
     snprintf(reply.text, sizeof reply.text, "served %ld: %s", served, req->text);
-    err = fifo_write_record(fd, &reply, sizeof reply, timeout_ms);
+    err = write_reply(fd, &reply);
     close(fd);
     if (err != 0) {
-        warn_errnum(err, "write %s", req->reply_path);
-        return -1;
+        printf("%s: request %d not answered: write %s: %s\n", program_name, (int)req->seq,
+               req->reply_path, errno_name(err));
+        return 0;
     }
-    return 0;
+    return 1;
 }
 /* end region: reply */
 
@@ -90,14 +168,14 @@ int main(int argc, char **argv)
     pid_t pids[MAX_CLIENTS];
     int handles[MAX_CLIENTS];
     int from_clients, keep_open, clients_ok = 0;
-    long target, served = 0;
+    long target, served = 0, answered = 0;
     uint64_t start;
 
     cli_parse(&cli, argc, argv);
     target = requests > 0 ? requests : nclients * each;   /* 0: until idle */
 
     /* region: setup */
-    private_dir_make(dir, sizeof dir, "server");
+    ipc_private_dir_create_or_die(dir, sizeof dir, "server");
     fifo_make(path, sizeof path, dir, "requests");
     /* O_NONBLOCK: a plain O_RDONLY open would block until a client opens. */
     from_clients = open(path, O_RDONLY | O_NONBLOCK);
@@ -138,7 +216,7 @@ int main(int argc, char **argv)
         served++;
         printf("%s: request %d from client %d: %s\n", program_name, (int)req.seq,
                (int)req.client_pid, req.text);
-        send_reply(&req, served);
+        answered += send_reply(&req, served);
     }
     /* end region: serve */
 
@@ -157,7 +235,7 @@ int main(int argc, char **argv)
     }
     close(keep_open);
     close(from_clients);
-    printf("result: clients=%ld requests=%ld served=%ld clients_ok=%d ms=%.3f\n", nclients,
-           target, served, clients_ok, ns_to_ms(monotonic_ns() - start));
+    printf("result: clients=%ld requests=%ld served=%ld answered=%ld clients_ok=%d ms=%.3f\n",
+           nclients, target, served, answered, clients_ok, ns_to_ms(monotonic_ns() - start));
     return clients_ok == nclients ? 0 : 1;
 }

@@ -26,6 +26,11 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The most one run may move, and the most reads it may take: every accepted
+ * set of options finishes in about a second or two. */
+#define MAX_TOTAL_BYTES (64L * 1024 * 1024)
+#define MAX_READS (1024L * 1024)
+
 static long nwriters = 4, records = 1000, size = PIPE_BUF, read_size = 65536;
 static bool pin = false, check_only = false;
 static int pipe_fds[2];
@@ -48,7 +53,10 @@ static const struct cli cli = {
                "counts the records that arrived torn, mixed with another's bytes.",
     .options = options,
     .details = "Every byte of writer k's records is the letter 'A' + k, so the reader\n"
-               "sees exactly where one writer's bytes stop and another's begin.",
+               "sees exactly where one writer's bytes stop and another's begin.\n"
+               "A run moves at most 64 MiB (writers x records x size) in at most\n"
+               "1048576 reads (that total divided by the read size).  --check reads\n"
+               "any letters A-Z and counts the writers it sees.",
 };
 
 /* region: writer */
@@ -82,6 +90,7 @@ struct checker {
     long pos[26];          /* bytes of each writer's current record so far */
     int broken[26];        /* that record was interrupted */
     int current;           /* whose bytes are arriving now; -1 at the start */
+    int seen[26], writers; /* the writers whose bytes came at all */
     long intact, torn, stray;
 };
 
@@ -89,9 +98,13 @@ static void check_bytes(struct checker *c, const unsigned char *buf, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         int w = buf[i] - 'A';
-        if (w < 0 || w >= nwriters) {
+        if (w < 0 || w >= 26 || (!check_only && w >= nwriters)) {
             c->stray++;
             continue;
+        }
+        if (c->pos[w] == 0 && !c->seen[w]) {
+            c->seen[w] = 1;
+            c->writers++;
         }
         if (w != c->current) {
             if (c->current >= 0 && c->pos[c->current] != 0)
@@ -143,6 +156,13 @@ int main(int argc, char **argv)
     int err, failed = 0;
 
     cli_parse(&cli, argc, argv);
+    if (!check_only && nwriters * records * size > MAX_TOTAL_BYTES)
+        usage_error("--writers x --records x --size is %ld bytes; at most %ld (64 MiB) "
+                    "per run", nwriters * records * size, MAX_TOTAL_BYTES);
+    if (!check_only && nwriters * records * size / read_size > MAX_READS)
+        usage_error("--read-size %ld: %ld bytes take %ld reads; at most %ld per run",
+                    read_size, nwriters * records * size,
+                    nwriters * records * size / read_size, MAX_READS);
     if (check_only) {
         if (isatty(STDIN_FILENO))
             usage_error("--check reads a stream from standard input, not a terminal");
@@ -177,8 +197,9 @@ int main(int argc, char **argv)
         (expected_bytes >= 0 && total_bytes != expected_bytes))
         printf("%s: the stream is damaged: %ld stray bytes, %ld in unfinished records, "
                "%ld bytes in all\n", program_name, checker.stray, leftover, total_bytes);
+    /* With --check the writers are the letters the stream holds. */
     printf("result: writers=%ld records=%ld size=%ld pipe_buf=%d intact=%ld torn=%ld ms=%.3f\n",
-           nwriters, checker.intact + checker.torn, size, PIPE_BUF, checker.intact,
-           checker.torn, ns_to_ms(monotonic_ns() - start));
+           check_only ? (long)checker.writers : nwriters, checker.intact + checker.torn, size,
+           PIPE_BUF, checker.intact, checker.torn, ns_to_ms(monotonic_ns() - start));
     return failed == 0 ? 0 : 1;
 }

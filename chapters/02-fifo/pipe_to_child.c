@@ -4,7 +4,8 @@
  * both.  The parent writes, the child reads until end-of-file, and
  * end-of-file comes only when EVERY write end is closed, the child's own
  * copy included.  A child that forgets to close its write end waits forever
- * for an end that it is holding back itself.
+ * for an end that it is holding back itself.  This is the chapter's first
+ * program, so it makes the bare calls: pipe(), fork(), waitpid().
  *
  * Run:  pipe_to_child                      # 5 lines, then end-of-file
  *       pipe_to_child --lines 100000       # a lot more than the pipe holds
@@ -20,6 +21,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +111,8 @@ static _Noreturn void run_child(int fds[2], int report_fd, pid_t parent)
 int main(int argc, char **argv)
 {
     struct child_report report;
-    int fds[2], back[2], status, handle;
+    int fds[2], back[2], status, handle = -1, err;
+    sigset_t saved;
     pid_t pid;
     long bytes = 0;
 
@@ -117,11 +120,23 @@ int main(int argc, char **argv)
     /* region: parent */
     if (pipe(fds) != 0 || pipe(back) != 0)
         die("pipe");
-    pid = fork_child_or_die(&handle);   /* registered for cleanup */
-    if (pid == 0) {
+    /* fork() copies the process, descriptors and all: both processes now
+     * hold both ends of both pipes.  The stop signals wait from fork() until
+     * the child is registered for cleanup, so a SIGTERM to the parent always
+     * takes the child down too. */
+    cleanup_block_signals(&saved);
+    pid = fork();
+    err = errno;
+    if (pid > 0)
+        handle = cleanup_add_child(pid);
+    cleanup_unblock_signals(&saved);
+    if (pid < 0)
+        die_errnum(err, "fork");
+    if (pid == 0) {           /* the child: fork() returned 0 */
         close(back[0]);
         run_child(fds, back[1], getppid());
     }
+    cleanup_check(handle, "the child");
     close(fds[0]);            /* the parent only writes */
     close(back[1]);
     for (long i = 1; i <= nlines; i++) {
@@ -138,8 +153,11 @@ int main(int argc, char **argv)
 
     if (read_full(back[0], &report, sizeof report) != (ssize_t)sizeof report)
         fatal("the child died before it reported");
-    if (waitpid(pid, &status, 0) != pid)
-        die("waitpid");
+    /* region: wait */
+    while (waitpid(pid, &status, 0) < 0)      /* collect the child: no zombie */
+        if (errno != EINTR)
+            die("waitpid");
+    /* end region: wait */
     cleanup_forget(handle);
     printf("result: sent=%ld received=%ld bytes=%ld eof=%d lines_ok=%d\n", nlines,
            report.lines, report.bytes, report.eof, report.lines_ok);

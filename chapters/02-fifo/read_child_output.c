@@ -6,7 +6,8 @@
  * the pipe, the parent reads until end-of-file (every write end closed),
  * then collects the exit status.  The child's stderr is not captured.  The
  * command runs in a process group of its own, so that a timeout or a signal
- * to us stops it with every process it started.
+ * to us stops it with every process it started.  fork_child() (lib) does the
+ * fork, so the child is registered for cleanup before a signal can land.
  *
  * Run:  read_child_output                         # the default command
  *       read_child_output 'ls /; exit 3'          # any shell command line
@@ -16,7 +17,7 @@
  * the command's exit status:
  *       parent: line 1: one
  *       parent: waitpid: exited with status 0
- *       result: lines=3 bytes=14 status=0 timeout=0
+ *       result: lines=3 bytes=14 exit_status=0 signal=none timeout=0
  */
 #include "ipclab.h"
 
@@ -53,38 +54,69 @@ static const struct cli cli = {
 
 static volatile sig_atomic_t command_group;   /* the command's process group */
 
-/* SIGTERM or SIGINT to us: pass it on to the whole command, then die of it. */
-static void on_fatal(int sig)
+static const int stops[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE };
+#define NSTOPS (sizeof stops / sizeof stops[0])
+static struct sigaction before[NSTOPS];       /* lib/cleanup.h's handlers */
+
+/* A stop signal to us: pass SIGTERM on to the whole command (the shell and
+ * what it started), then let cleanup.h's handler reap it and die of sig. */
+static void on_stop(int sig)
 {
     if (command_group > 0)
         kill(-(pid_t)command_group, SIGTERM);
+    for (size_t i = 0; i < NSTOPS; i++) {
+        if (stops[i] == sig && before[i].sa_handler != SIG_DFL) {
+            before[i].sa_handler(sig);        /* cleans up, re-raises sig */
+            return;
+        }
+    }
     signal(sig, SIG_DFL);
     raise(sig);
 }
 
+static void install_on_stop(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigfillset(&sa.sa_mask);
+    for (size_t i = 0; i < NSTOPS; i++) {
+        if (sigaction(stops[i], NULL, &before[i]) != 0)
+            die("sigaction");
+        if (before[i].sa_handler == SIG_IGN)
+            continue;                         /* ignored by whoever started us */
+        if (sigaction(stops[i], &sa, NULL) != 0)
+            die("sigaction");
+    }
+}
+
 /* region: spawn */
-/* Returns the child's pid; *out is the read end of its standard output. */
-static pid_t spawn_reading(const char *cmd, int *out)
+/* Returns the child's pid; *out is the read end of its standard output,
+ * *handle its cleanup entry. */
+static pid_t spawn_reading(const char *cmd, int *out, int *handle)
 {
     int fds[2];
     pid_t pid;
 
     if (pipe(fds) != 0)
         die("pipe");
-    fflush(NULL);
-    pid = fork();
-    if (pid < 0)
-        die("fork");
+    pid = fork_child_or_die(handle);          /* fork(), registered for cleanup */
     if (pid == 0) {
         setpgid(0, 0);                        /* a process group of its own */
         close(fds[0]);                        /* the child only writes */
         if (fds[1] != STDOUT_FILENO) {
-            if (dup2(fds[1], STDOUT_FILENO) < 0)   /* stdout IS the pipe now */
-                die("dup2");
+            if (dup2(fds[1], STDOUT_FILENO) < 0) {   /* stdout IS the pipe now */
+                warn_errnum(errno, "dup2");
+                _exit(127);
+            }
             close(fds[1]);
         }
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        die("execl /bin/sh");                 /* only reached if exec failed */
+        /* Only reached if exec failed.  _exit, not exit: the parent's stdio
+         * buffers and exit handlers are not the child's to run. */
+        warn_errnum(errno, "execl /bin/sh");
+        _exit(127);
     }
     setpgid(pid, pid);     /* as well, so it is done before we use it */
     command_group = pid;
@@ -136,32 +168,30 @@ static char *read_all(int fd, uint64_t deadline, size_t *len, int *timed_out)
     return data;
 }
 
-static int exit_code(int status)
+/* "exit_status=3 signal=none" or "exit_status=none signal=SIGKILL". */
+static void status_fields(int status, char *buf, size_t size)
 {
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (WIFEXITED(status))
+        snprintf(buf, size, "exit_status=%d signal=none", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(buf, size, "exit_status=none signal=%s", signal_name(WTERMSIG(status)));
+    else
+        snprintf(buf, size, "exit_status=none signal=none");
 }
 
 int main(int argc, char **argv)
 {
     int first = cli_parse(&cli, argc, argv);
     int fd, status, handle, timed_out, lines = 0;
-    char how[64], *data, *line, *save = NULL;
+    char how[64], fields[64], *data, *line, *save = NULL;
     size_t len;
     pid_t pid;
 
     if (first < argc)
         command = argv[first];
-    {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_fatal;
-        sigfillset(&sa.sa_mask);
-        if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
-            die("sigaction");
-    }
+    install_on_stop();
     printf("parent: running /bin/sh -c '%s' with its stdout a pipe\n", command);
-    pid = spawn_reading(command, &fd);
-    handle = cleanup_check(cleanup_add_child(pid), "command");
+    pid = spawn_reading(command, &fd, &handle);
     data = read_all(fd, monotonic_ns() + (uint64_t)timeout_ms * 1000000u, &len, &timed_out);
     close(fd);
     if (timed_out) {
@@ -190,7 +220,10 @@ int main(int argc, char **argv)
         free(copy);
     }
     wait_status_describe(status, how, sizeof how);
-    printf("parent: waitpid: %s\n", how);
+    printf("parent: waitpid: %s%s\n", how,
+           timed_out && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL
+               ? " (the SIGKILL we sent at the timeout)" : "");
+    status_fields(status, fields, sizeof fields);
 
     if (compare_popen) {
         /* region: popen */
@@ -210,13 +243,13 @@ int main(int argc, char **argv)
         if (pstatus == -1)
             die("pclose");
         same = same && plen == len;
-        printf("popen: read %zu bytes, %s; pclose: status %d\n", plen,
-               same ? "the same bytes" : "DIFFERENT bytes", exit_code(pstatus));
-        printf("result: lines=%d bytes=%zu status=%d timeout=%d popen_same=%d\n", lines, len,
-               exit_code(status), timed_out, same && exit_code(pstatus) == exit_code(status));
+        wait_status_describe(pstatus, how, sizeof how);
+        printf("popen: read %zu bytes, %s; pclose: %s\n", plen,
+               same ? "the same bytes" : "DIFFERENT bytes", how);
+        printf("result: lines=%d bytes=%zu %s timeout=%d popen_same=%d\n", lines, len,
+               fields, timed_out, same && pstatus == status);
     } else {
-        printf("result: lines=%d bytes=%zu status=%d timeout=%d\n", lines, len,
-               exit_code(status), timed_out);
+        printf("result: lines=%d bytes=%zu %s timeout=%d\n", lines, len, fields, timed_out);
     }
     free(data);
     return 0;
