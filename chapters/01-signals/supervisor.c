@@ -99,7 +99,9 @@ static _Noreturn void run_worker(int index, pid_t supervisor)
 
     /* If the supervisor dies without stopping us (kill -9), the kernel sends
      * us SIGTERM (Linux's parent-death signal), and we stop cleanly.  It
-     * may have died before the call: then our parent is someone else. */
+     * may have died before the call: then our parent is someone else.
+     * lib's fork_child() makes the same request for every child; it is
+     * spelled out here because it is this chapter's lesson. */
     if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
         die("prctl PR_SET_PDEATHSIG");
     if (getppid() != supervisor)
