@@ -115,11 +115,17 @@ asan:
 
 # --- tools ---------------------------------------------------------------------------
 ##compile_commands.json: write the compilation database editors and clang-tidy read
-# (chapter subfolders are on every file's include path here: an editor needs
-# no more precision than that, and the real build's flags stay in chapter.mk)
-compile_commands.json: $(FLAGS_STAMP) $(PROGRAM_SOURCES) $(LIB_SOURCES) $(UNIT_SOURCES)
-	@scripts/compile-commands.sh '$(CC) $(ALL_CFLAGS) -Itests/unit $(patsubst %/,-I%,$(wildcard chapters/*/*/))' $(sort $(LIB_SOURCES) $(PROGRAM_SOURCES) $(UNIT_SOURCES) tests/unit/unit.c) > $@
-	@echo "wrote $@"
+# Every C file that is compiled (programs, their chapter subfolders, lib/,
+# the unit tests), each with the command make really runs for it: make's own
+# dry run (-n -B) of every object, read by scripts/compile-commands.sh.
+ALL_OBJECTS = $(sort $(PROGRAMS:=.o) $(LIB_OBJECTS) $(UNIT_TESTS:=.o) $(UNIT_SUPPORT) \
+                     $(patsubst %.c,$(BUILD)/%.o,$(wildcard chapters/*/*/*.c)))
+compile_commands.json: $(FLAGS_STAMP) $(wildcard chapters/*/*.c chapters/*/*/*.c chapters/*/chapter.mk) $(LIB_SOURCES) $(UNIT_SOURCES)
+	@$(MAKE) --no-print-directory -n -B $(ALL_OBJECTS) | scripts/compile-commands.sh > $(COMPILE_DB)
+	@echo "wrote $(COMPILE_DB) ($$(grep -c '"file"' $(COMPILE_DB)) files)"
+
+# Where it goes (a test writes it elsewhere).
+COMPILE_DB ?= compile_commands.json
 
 ##clean: remove build/ and compile_commands.json
 clean:
