@@ -127,6 +127,10 @@ compile_commands.json: $(FLAGS_STAMP) $(wildcard chapters/*/*.c chapters/*/*/*.c
 # Where it goes (a test writes it elsewhere).
 COMPILE_DB ?= compile_commands.json
 
+##clean-ipc: find and remove what ipclab programs killed by kill -9 left behind (DRY_RUN=1: only list)
+clean-ipc:
+	@scripts/clean-ipc.sh $(if $(DRY_RUN),--dry-run)
+
 ##clean: remove build/ and compile_commands.json
 clean:
 	rm -rf build compile_commands.json
@@ -137,6 +141,6 @@ help:
 	@sed -n 's/^##\([^:]*\): */  \1\t/p' $(MAKEFILE_LIST) | expand -t 26
 	@echo "Variables: CC=clang to build with clang, BUILD=dir to build elsewhere."
 
-.PHONY: all deps test test-binaries unit bats race asan clean help
+.PHONY: all deps test test-binaries unit bats race asan clean clean-ipc help
 
 -include $(LIB_OBJECTS:.o=.d) $(PROGRAMS:=.d) $(UNIT_TESTS:=.d) $(UNIT_SUPPORT:.o=.d)

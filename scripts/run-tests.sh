@@ -24,7 +24,7 @@ export IPCLAB_BUILD=${IPCLAB_BUILD:-build}
 export LC_ALL=C.UTF-8
 stage=${1:-all}
 (($# > 0)) && shift
-logs=$(mktemp -d "${TMPDIR:-/tmp}/ipclab-tests.XXXXXX")
+logs=$(mktemp -d "${TMPDIR:-/tmp}/run-tests.XXXXXX")
 trap 'rm -rf "$logs"' EXIT
 
 declare -A pass fail
