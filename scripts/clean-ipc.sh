@@ -189,7 +189,7 @@ done < <(for kind in msg sem shm; do
          done)
 
 while read -r pid exe; do
-    [[ $(stat -c %u "/proc/$pid") == "$uid" ]] || continue
+    [[ $(stat -c %u "/proc/$pid" 2>/dev/null) == "$uid" ]] || continue
     ppid=$(awk '{ print $4 }' "/proc/$pid/stat" 2>/dev/null)
     [[ $ppid == 1 ]] || continue
     echo "cannot attribute: ipclab program ${exe##*/} (pid $pid) runs with no parent; if it is a leftover: kill $pid"
