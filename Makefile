@@ -115,11 +115,21 @@ asan:
 
 # --- tools ---------------------------------------------------------------------------
 ##compile_commands.json: write the compilation database editors and clang-tidy read
-# (chapter subfolders are on every file's include path here: an editor needs
-# no more precision than that, and the real build's flags stay in chapter.mk)
-compile_commands.json: $(FLAGS_STAMP) $(PROGRAM_SOURCES) $(LIB_SOURCES) $(UNIT_SOURCES)
-	@scripts/compile-commands.sh '$(CC) $(ALL_CFLAGS) -Itests/unit $(patsubst %/,-I%,$(wildcard chapters/*/*/))' $(sort $(LIB_SOURCES) $(PROGRAM_SOURCES) $(UNIT_SOURCES) tests/unit/unit.c) > $@
-	@echo "wrote $@"
+# Every C file that is compiled (programs, their chapter subfolders, lib/,
+# the unit tests), each with the command make really runs for it: make's own
+# dry run (-n -B) of every object, read by scripts/compile-commands.sh.
+ALL_OBJECTS = $(sort $(PROGRAMS:=.o) $(LIB_OBJECTS) $(UNIT_TESTS:=.o) $(UNIT_SUPPORT) \
+                     $(patsubst %.c,$(BUILD)/%.o,$(wildcard chapters/*/*/*.c)))
+compile_commands.json: $(FLAGS_STAMP) $(wildcard chapters/*/*.c chapters/*/*/*.c chapters/*/chapter.mk) $(LIB_SOURCES) $(UNIT_SOURCES)
+	@$(MAKE) --no-print-directory -n -B $(ALL_OBJECTS) | scripts/compile-commands.sh > $(COMPILE_DB)
+	@echo "wrote $(COMPILE_DB) ($$(grep -c '"file"' $(COMPILE_DB)) files)"
+
+# Where it goes (a test writes it elsewhere).
+COMPILE_DB ?= compile_commands.json
+
+##clean-ipc: find and remove what ipclab programs killed by kill -9 left behind (DRY_RUN=1: only list)
+clean-ipc:
+	@scripts/clean-ipc.sh $(if $(DRY_RUN),--dry-run)
 
 ##clean: remove build/ and compile_commands.json
 clean:
@@ -131,6 +141,6 @@ help:
 	@sed -n 's/^##\([^:]*\): */  \1\t/p' $(MAKEFILE_LIST) | expand -t 26
 	@echo "Variables: CC=clang to build with clang, BUILD=dir to build elsewhere."
 
-.PHONY: all deps test test-binaries unit bats race asan clean help
+.PHONY: all deps test test-binaries unit bats race asan clean clean-ipc help
 
 -include $(LIB_OBJECTS:.o=.d) $(PROGRAMS:=.d) $(UNIT_TESTS:=.d) $(UNIT_SUPPORT:.o=.d)

@@ -55,3 +55,42 @@ all_programs() {
     done
     ((${#bad[@]} == 0)) || fail "$(printf '%s\n' "${bad[@]}")"
 }
+
+# Programs that still leave something behind when stdout is a pipe closed
+# early: their chapters are being fixed (SIGPIPE handling).  Each is listed
+# by the test below with what it left; remove a name once its fix is in.
+sigpipe_pending=()
+
+# sigpipe_check NAME: runs NAME with its default arguments, stdout piped
+# into `head -n 1`, so its next write gets SIGPIPE.  Prints what went wrong
+# (nothing if all is well): a run past the time bound, or what the leak
+# guard found.  Sets the guard up again for the next program.
+sigpipe_check() {
+    local name=$1 rc=0 start=$SECONDS report
+    (
+        set -o pipefail
+        env --default-signal=PIPE timeout -k 2 "$IPCLAB_TIMEOUT" "$IPCLAB_BUILD/chapters/$name" 2>/dev/null |
+            head -n 1 > /dev/null
+    ) || rc=$?
+    if ((rc == 124 || rc == 137)); then
+        echo "$name: still running after ${IPCLAB_TIMEOUT}s (stopped, status $rc)"
+    fi
+    report=$(ipclab_teardown 2>&1) || echo "$name (after $((SECONDS - start))s, status $rc): $report"
+    ipclab_setup
+}
+
+@test "every program: stdout piped into head -n 1 (SIGPIPE) leaves nothing behind and ends in time" {
+    local name problems=()
+    for name in $(all_programs); do
+        [[ " ${sigpipe_pending[*]} " == *" $name "* ]] && continue
+        problems+=("$(sigpipe_check "$name")")
+    done
+    local text
+    text=$(printf '%s\n' "${problems[@]}" | sed '/^$/d')
+    [[ -z $text ]] || fail "$text"
+}
+
+@test "SIGPIPE fixes pending in chapters (listed here until they are in)" {
+    ((${#sigpipe_pending[@]} > 0)) || skip "none pending"
+    skip "pending: ${sigpipe_pending[*]} (each leaves an object behind when its stdout is closed early; see the list above)"
+}

@@ -49,3 +49,19 @@ c_sources() {
     done
     ((${#bad[@]} == 0)) || fail "no leak guard: ${bad[*]}"
 }
+
+@test "make compile_commands.json: every compiled C file, with the command make builds it with" {
+    local db=$BATS_TEST_TMPDIR/db.json file missing=()
+    run make -C "$IPCLAB_ROOT" --no-print-directory -B BUILD="$IPCLAB_BUILD" COMPILE_DB="$db" compile_commands.json
+    assert_success
+    for file in "$IPCLAB_ROOT"/chapters/*/*.c "$IPCLAB_ROOT"/chapters/*/*/*.c "$IPCLAB_ROOT"/lib/*.c "$IPCLAB_ROOT"/tests/unit/*.c; do
+        file=${file#"$IPCLAB_ROOT"/}
+        grep -qF "\"file\": \"$file\"" "$db" || missing+=("$file")
+    done
+    ((${#missing[@]} == 0)) || fail "not in the database: ${missing[*]}"
+    # A chapter.mk's own flag reaches the file it is for, and only it.
+    grep -F '"file": "chapters/07-fork-pool/pool_demo.c"' "$db" | grep -qF -- '-Ichapters/07-fork-pool/pool '
+    ! grep -F '"file": "chapters/05-shm-counter-race/shm_counter.c"' "$db" | grep -qF -- '-Ichapters/07-fork-pool/pool'
+    # The exact command the build runs, dependency flags aside.
+    grep -F '"file": "chapters/01-signals/worker/worker.c"' "$db" | grep -qF -- '-std=c11 -D_XOPEN_SOURCE=700 -Wall -Wextra -Werror'
+}

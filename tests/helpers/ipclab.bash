@@ -17,10 +17,15 @@
 # A file that needs its own setup or teardown calls ipclab_setup and
 # ipclab_teardown from it.
 #
-# Names and files are per test, so bats files can run in parallel without
-# touching each other's objects.  System V ids cannot carry a name: that part
-# of the guard compares snapshots and is exact when files run one after
-# another, as `make test` runs them.
+# The System V part and the check of new POSIX names are exact when the
+# file runs in its own IPC namespace (scripts/isolate.sh, which
+# scripts/run-tests.sh uses for every file): every object there is the
+# test's own, so the guard removes what it reports.  Outside one (bats run
+# by hand, or IPCLAB_ISOLATION=none) it compares snapshots of every System V
+# object of the user, and then only REPORTS new ones: another program may
+# have made them, and a test suite never removes what it did not create.
+# POSIX names, files and processes carry the test's own prefix, directory or
+# token, so those are removed in both modes.
 
 bats_require_minimum_version 1.5.0
 bats_load_library bats-support
@@ -119,6 +124,16 @@ finish_background() {
 
 # --- the leak guard -------------------------------------------------------
 
+# ipclab_isolated: true when this test runs in a private IPC namespace that
+# scripts/isolate.sh made: the namespace it recorded is ours, and it is not
+# the one it was called from.  Only then may the guard remove System V
+# objects.
+ipclab_isolated() {
+    [[ ${IPCLAB_ISOLATION:-none} == root || ${IPCLAB_ISOLATION:-none} == user ]] || return 1
+    [[ -n ${IPCLAB_IPC_NS:-} && ${IPCLAB_IPC_NS} != "${IPCLAB_OUTER_IPC_NS:-}" ]] || return 1
+    [[ $(readlink /proc/self/ns/ipc) == "$IPCLAB_IPC_NS" ]]
+}
+
 _ipclab_sysv_ids() {
     local me
     me=$(id -un)
@@ -128,23 +143,40 @@ _ipclab_sysv_ids() {
         $3 == me && $2 ~ /^[0-9]+$/ { print kind, $2 }' | sort
 }
 
+# The processes carrying this test's token.  One grep over every environ
+# file (a grep per process costs most of a second under load), itself run
+# without the token; a process that ended meanwhile is not counted.
 _ipclab_token_pids() {
     local environ pid
-    for environ in /proc/[0-9]*/environ; do
+    for environ in $(env -u IPCLAB_TEST_TOKEN grep -lszxF "IPCLAB_TEST_TOKEN=$IPCLAB_TEST_TOKEN" /proc/[0-9]*/environ); do
         pid=${environ#/proc/}
         pid=${pid%/environ}
-        [[ $pid == "$$" || $pid == "$BASHPID" ]] && continue
-        if grep -qszxF "IPCLAB_TEST_TOKEN=$IPCLAB_TEST_TOKEN" "$environ"; then
-            echo "$pid"
-        fi
+        [[ $pid == "$$" || $pid == "$BASHPID" || ! -e /proc/$pid ]] && continue
+        echo "$pid"
     done
 }
 
-_ipclab_posix_names() {
+# Every name in /dev/shm and /dev/mqueue (only read in a private namespace,
+# where all of them are the test's).
+_ipclab_posix_all() {
     local dir
     for dir in /dev/shm /dev/mqueue; do
-        [[ -d $dir ]] && find "$dir" -mindepth 1 -maxdepth 1 -name "*$IPCLAB_PREFIX-*" 2>/dev/null
-    done
+        [[ -d $dir ]] && find "$dir" -mindepth 1 -maxdepth 1 2>/dev/null
+    done | sort
+}
+
+# The POSIX names to report: those with the test's prefix, and in a private
+# namespace every name that was not there at setup.
+_ipclab_posix_names() {
+    local dir
+    {
+        for dir in /dev/shm /dev/mqueue; do
+            [[ -d $dir ]] && find "$dir" -mindepth 1 -maxdepth 1 -name "*$IPCLAB_PREFIX-*" 2>/dev/null
+        done
+        if ipclab_isolated; then
+            comm -13 <(echo "$_IPCLAB_POSIX_BEFORE") <(_ipclab_posix_all)
+        fi
+    } | sed '/^$/d' | sort -u
 }
 
 ipclab_setup() {
@@ -153,10 +185,14 @@ ipclab_setup() {
     export TMPDIR=$BATS_TEST_TMPDIR/tmp
     mkdir -p "$TMPDIR"
     _IPCLAB_SYSV_BEFORE=$(_ipclab_sysv_ids)
+    _IPCLAB_POSIX_BEFORE=
+    if ipclab_isolated; then _IPCLAB_POSIX_BEFORE=$(_ipclab_posix_all); fi
 }
 
 ipclab_teardown() {
-    local leaks=() pids pid deadline id kind names files
+    local leaks=() pids pid deadline id kind names files isolated=0 how
+
+    ipclab_isolated && isolated=1
 
     # Processes get a second to finish dying (a killed child being reaped).
     deadline=$((SECONDS + 2))
@@ -170,8 +206,9 @@ ipclab_teardown() {
         done
     fi
 
-    # New System V ids get the same grace: an object of a test running in
-    # parallel elsewhere is gone by then, a leaked one is still there.
+    # New System V ids get the same grace: an object a dying process of the
+    # test removes on its way out is gone by then (and, outside a namespace,
+    # one of a program running elsewhere may be).
     local new_ids
     deadline=$((SECONDS + 2))
     while new_ids=$(comm -13 <(echo "$_IPCLAB_SYSV_BEFORE") <(_ipclab_sysv_ids)) &&
@@ -180,8 +217,14 @@ ipclab_teardown() {
     done
     while read -r kind id; do
         [[ -n $id ]] || continue
-        leaks+=("System V $kind id $id")
-        case $kind in msg) ipcrm -q "$id" ;; sem) ipcrm -s "$id" ;; shm) ipcrm -m "$id" ;; esac 2>/dev/null
+        if ((isolated)); then
+            leaks+=("System V $kind id $id")
+            case $kind in msg) ipcrm -q "$id" ;; sem) ipcrm -s "$id" ;; shm) ipcrm -m "$id" ;; esac 2>/dev/null
+        else
+            # Reported, not removed: without a namespace nothing proves
+            # this test made it.
+            leaks+=("System V $kind id $id (not removed: outside a private IPC namespace it may be another program's)")
+        fi
     done <<<"$new_ids"
 
     names=$(_ipclab_posix_names)
@@ -198,7 +241,8 @@ ipclab_teardown() {
     rm -rf "$TMPDIR"
 
     if ((${#leaks[@]} > 0)); then
-        printf 'leak guard: this test left behind:\n' >&2
+        if ((isolated)); then how="private IPC namespace"; else how="no namespace: System V by snapshot"; fi
+        printf 'leak guard (%s): this test left behind:\n' "$how" >&2
         printf '  %s\n' "${leaks[@]}" >&2
         return 1
     fi
