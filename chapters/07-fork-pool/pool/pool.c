@@ -377,7 +377,11 @@ static size_t run_job(pool_job_fn fn, const void *arg, size_t arg_len, unsigned 
 }
 
 /* Fork-per-job: run the inherited job, send its result, exit.  _exit, not
- * exit: the parent's atexit handlers and stdio buffers are not ours. */
+ * exit: a pool worker is a copy of a program that goes on after it, so the
+ * parent's atexit handlers and stdio buffers are not ours to run or flush.
+ * (workers.c's children are different: their body is all they do, so they
+ * exit() to flush what they printed.)  A job that execs and fails should
+ * _exit(127) for the same reason. */
 static _Noreturn void run_one_and_exit(struct pool *p, int fd, const struct job *job)
 {
     size_t len = run_job(job->fn, job->arg, job->arg_len, p->rx);
@@ -450,8 +454,11 @@ static int spawn(struct pool *p, struct job *job)
         close(sv[1]);
         return err;
     }
-    fflush(NULL);                /* or a child calling exit() prints it again */
-    pid = fork();
+    /* fork_child() (workers.h) flushes stdio (or a child calling exit()
+     * would print it again) and registers the child with cleanup.h with
+     * the stop signals blocked, so a SIGTERM to us cannot land between
+     * the fork and the registration and leave this child running. */
+    pid = fork_child(&handle);
     if (pid < 0) {
         int err = errno;
         close(sv[0]);
@@ -467,7 +474,6 @@ static int spawn(struct pool *p, struct job *job)
     }
     close(sv[1]);
     p->forks++;
-    handle = cleanup_add_child(pid);     /* a SIGTERM to us takes it down too */
     if (p->opt.after_fork != NULL)
         p->opt.after_fork(pid, p->opt.hook_data);
     /* Only now does the pool know the child.  If it died already, it is a
@@ -480,14 +486,6 @@ static int spawn(struct pool *p, struct job *job)
     w->reading = true;
     w->usable = true;
     p->live++;
-    if (handle < 0) {
-        /* No room to register it: stop it at once, the loop reaps it. */
-        w->usable = false;
-        w->killed = true;
-        w->doomed = job != NULL ? job->id : 0;   /* its job fails, not retried */
-        w->sigkilled = true;
-        kill(pid, SIGKILL);
-    }
     if (job != NULL) {
         jobq_push(&w->inflight, job);
         p->running++;
@@ -1062,8 +1060,10 @@ int pool_get(struct pool *p, int timeout_ms, struct pool_result *result)
     return 0;
 }
 
-int pool_collect(pool_get_fn get, void *p, int timeout_ms, struct pool_result **results,
-                 size_t *count)
+/* pool_get() until nothing is left or the time is up.  tpool.c has the
+ * same dozen lines on its own pool: sharing them would take an exported
+ * callback type, more to read than the loop itself. */
+int pool_get_all(struct pool *p, int timeout_ms, struct pool_result **results, size_t *count)
 {
     uint64_t until = deadline_after(timeout_ms);
     size_t n = 0, cap = 0;
@@ -1076,8 +1076,7 @@ int pool_collect(pool_get_fn get, void *p, int timeout_ms, struct pool_result **
                  : now >= until ? 0 : (int)((until - now + 999999u) / 1000000u);
         struct pool_result r;
 
-        err = get(p, left, &r);
-        if (err != 0)
+        if ((err = pool_get(p, left, &r)) != 0)
             break;
         if (n == cap) {
             cap = cap ? cap * 2 : 64;
@@ -1091,16 +1090,6 @@ int pool_collect(pool_get_fn get, void *p, int timeout_ms, struct pool_result **
     *results = all;
     *count = n;
     return err == ENOENT ? 0 : err;
-}
-
-static int get_from_pool(void *p, int timeout_ms, struct pool_result *result)
-{
-    return pool_get(p, timeout_ms, result);
-}
-
-int pool_get_all(struct pool *p, int timeout_ms, struct pool_result **results, size_t *count)
-{
-    return pool_collect(get_from_pool, p, timeout_ms, results, count);
 }
 
 struct pool_counts pool_counts(const struct pool *p)
