@@ -9,10 +9,95 @@ load '../helpers/ipclab'
 
 demo=07-fork-pool/pool_demo
 bench=07-fork-pool/pool_bench
+small=07-fork-pool/small_pool
 
 # job_ids: the ids of the "job N ..." lines of $output, one per line.
 job_ids() {
     sed -n 's/^job \([0-9]*\) .*/\1/p' <<<"$output"
+}
+
+# --- small_pool: the whole idea in one file --------------------------------
+
+@test "small_pool --help and bad arguments" {
+    run_program $small --help
+    assert_success
+    assert_line --index 0 'Usage: small_pool [OPTION]...'
+    assert_output --partial "--wait-ms MS"
+    [[ -z $stderr ]]
+    run_program $small --jobs 0
+    assert_usage_error "--jobs: '0' is not a whole number from 1 to 1000"
+    run_program $small --workers 33
+    assert_usage_error "--workers: '33' is not a whole number from 1 to 32"
+    run_program $small --crash x
+    assert_usage_error "--crash: 'x' is not a whole number from 0 to 1000"
+    run_program $small --jobs 1000 --max-ms 2000
+    assert_usage_error "1000 jobs of up to 2000 ms, 3 at a time, could take over a minute"
+    run_program $small stray
+    assert_usage_error "unexpected argument 'stray'"
+}
+
+@test "small_pool: every job once, a child each, results in the order jobs finish" {
+    run_program $small --jobs 10 --workers 3 --max-ms 400
+    assert_success
+    assert_line --index 0 "10 jobs, at most 3 at a time, a child each, sleeps 200-400 ms"
+    assert_equal "$(job_ids | sort -n | tr '\n' ' ')" "$(seq 1 10 | tr '\n' ' ')"
+    assert_equal "$(grep -c '^job [0-9]* done: slept [0-9]* ms (pid [0-9]*)$' <<<"$output")" 10
+    assert_equal "$(sed -n 's/.*(pid \([0-9]*\))$/\1/p' <<<"$output" | sort -u | wc -l)" 10
+    assert_equal "$(result_field forks)" 10
+    assert_equal "$(result_field ok)" 10
+    # Job 1 sleeps 280 ms, job 3 239 ms (the spread is fixed by the job's
+    # number), so with 3 at once job 3 comes back before job 1.
+    [[ $(job_ids | tr '\n' ' ') != "$(seq 1 10 | tr '\n' ' ')" ]] ||
+        fail "results came in submission order: not in the order jobs finished"
+}
+
+@test "small_pool --workers 1: one child at a time, so results come in submission order" {
+    run_program $small --jobs 6 --workers 1 --max-ms 20
+    assert_success
+    assert_equal "$(job_ids | tr '\n' ' ')" "1 2 3 4 5 6 "
+    # One at a time: the run lasts at least the sum of the sleeps.
+    local slept
+    slept=$(( $(sed -n 's/^job [0-9]* done: slept \([0-9]*\) ms.*/\1/p' <<<"$output" | paste -sd+) ))
+    (( $(result_field ms) >= slept )) || fail "ran $(result_field ms) ms for $slept ms of sleeps"
+}
+
+@test "small_pool --crash 4: the crash is a result named by its signal; the rest succeed" {
+    run_program $small --jobs 8 --workers 3 --max-ms 20 --crash 4
+    assert_failure 1
+    assert_line --regexp '^job 4 failed: killed by SIGSEGV, no result \(pid [0-9]+\)$'
+    assert_equal "$(result_field ok)" 7
+    assert_equal "$(result_field failed)" 1
+    assert_equal "$(job_ids | sort -n | uniq | wc -l)" 8
+}
+
+@test "small_pool: get times out after --wait-ms (measured), then get_all takes the rest" {
+    run_program $small --jobs 4 --workers 2 --max-ms 600 --wait-ms 100
+    assert_success
+    local waits
+    waits=$(grep -c '^(no result for 100 ms: [0-9]* queued, [0-9]* running)$' <<<"$output")
+    (( waits >= 1 )) || fail "no get timed out, with jobs of 300 ms or more"
+    # Each timed-out get lasted at least its 100 ms.
+    (( $(result_field ms) >= 100 * waits )) || fail "$waits timeouts in $(result_field ms) ms"
+    # The first half one get at a time, the other half through get_all.
+    assert_line "get_all: 2 more"
+    assert_equal "$(sed -n '/^get_all/,$p' <<<"$output" | grep -c '^job ')" 2
+    assert_equal "$(result_field ok)" 4
+}
+
+@test "small_pool: SIGTERM or SIGINT with children running leaves none behind" {
+    local sig deadline
+    for sig in TERM INT; do
+        start_background $small --jobs 6 --workers 3 --max-ms 2000
+        # Ready when its 3 children exist (they sleep 1-2 s in their jobs).
+        deadline=$((SECONDS + 5))
+        until (( $(pgrep -c -P "$bg_pid") >= 3 )); do
+            ((SECONDS < deadline)) || fail "no 3 children ($sig)"
+            sleep 0.01
+        done
+        finish_background $sig
+        assert_equal "$status" $((128 + $(kill -l $sig)))
+    done
+    # The leak guard (teardown) fails the test if any child is left.
 }
 
 @test "pool_demo --help: the usage and the modes, on stdout" {
