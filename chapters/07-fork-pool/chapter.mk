@@ -1,10 +1,12 @@
 # chapters/07-fork-pool/chapter.mk - included by the top Makefile.
 #
-# The process pool and its thread twin live in pool/ (a subfolder: they are
-# not programs); the demo, the bench and the CUnit tests link them.
+# The process pool (pool*.c, split by concern: see pool_impl.h) and its
+# thread twin (tpool.c) live in pool/, a subfolder: they are not programs.
+# The demo, the bench and the CUnit tests link them.
 
 POOL07_DIR := chapters/07-fork-pool
-POOL07_OBJ := $(BUILD)/$(POOL07_DIR)/pool/pool.o
+POOL07_OBJ := $(patsubst %,$(BUILD)/$(POOL07_DIR)/pool/%.o,pool pool_worker pool_io pool_child \
+                pool_sigchld pool_jobs)
 TPOOL07_OBJ := $(BUILD)/$(POOL07_DIR)/pool/tpool.o
 
 $(BUILD)/$(POOL07_DIR)/pool_demo: $(POOL07_OBJ) $(TPOOL07_OBJ)
