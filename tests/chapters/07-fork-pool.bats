@@ -266,12 +266,22 @@ job_ids() {
     run_program $bench --workers 2 --rounds 1 --jobs 20 --many 200
     assert_success
     local what line x
-    for what in fork-per-job prefork threads 'xargs -P (exec)'; do
-        assert_line --regexp "^  ${what//[()]/.} +[0-9]+ jobs a round +[0-9]+ jobs/s"
+    for what in fork-per-job prefork threads mutex+condvar 'xargs -P (exec)' \
+                'floor, batch 1' 'floor, batch 8'; do
+        assert_line --regexp "^  ${what//[()+]/.} +[0-9]+ jobs a round +[0-9]+ jobs/s"
     done
+    # Python is measured when python3 runs, and said to be skipped otherwise.
+    if command -v python3 >/dev/null; then
+        assert_line --regexp '^  python chunksize 1 +200 jobs a round +[0-9]+ jobs/s'
+        assert_line --regexp '^  python chunksize 8 +200 jobs a round +[0-9]+ jobs/s'
+    else
+        assert_line '  python chunksize 1   skipped: python3 is not installed'
+    fi
     # No speed is asserted: only that the verdict printed agrees with the
     # ratio printed next to it.
-    for what in 'prefork / fork-per-job:20' 'threads / prefork:1'; do
+    for what in 'prefork / fork-per-job:20' 'threads / prefork:1' \
+                'prefork / python chunksize 1:2' 'prefork / python chunksize 8:2'; do
+        [[ $what == *python* ]] && ! command -v python3 >/dev/null && continue
         line=$(grep -E "^  ${what%%:*} +[0-9.]+x  \(expected at least ${what##*:}x: " <<<"$output") ||
             fail "no line for ${what%%:*}"
         x=$(sed -E 's/^.* ([0-9.]+)x  \(.*/\1/' <<<"$line")
@@ -281,9 +291,32 @@ job_ids() {
             [[ $line == *": no, not on this run)" ]] || fail "$line"
         fi
     done
+    line=$(grep -E '^  prefork us/job / floor at batch 1 +[0-9.]+x  \(expected at most 3x: ' <<<"$output") ||
+        fail "no line for the floor"
+    x=$(sed -E 's/^.* ([0-9.]+)x  \(.*/\1/' <<<"$line")
+    if awk -v x="$x" 'BEGIN { exit !(x <= 3) }'; then
+        [[ $line == *": yes)" ]] || fail "$line"
+    else
+        [[ $line == *": no, not on this run)" ]] || fail "$line"
+    fi
     refute_output --partial "target"
     run_program $bench --rounds 0
     assert_usage_error "--rounds: '0' is not a whole number from 1 to 99"
-    run_program $bench --rounds 99 --many 5000000
-    assert_usage_error "--rounds 99 with --jobs 1000 and --many 5000000 is too much work: keep rounds x (jobs/1000 + many/100000) at most 300 (a few minutes)"
+    run_program $bench --rounds 99 --many 2000000
+    assert_usage_error "--rounds 99 with --jobs 1000 and --many 2000000 is too much work: keep rounds x (jobs/1000 + many/20000) at most 300 (a few minutes)"
+}
+
+@test "pool_bench: no python3 on the PATH: Python is said to be skipped, the rest runs" {
+    local bin=$BATS_TEST_TMPDIR/bin
+    mkdir -p "$bin"
+    ln -s "$(type -P xargs)" "$bin/xargs"
+    ln -s "$(type -P true)" "$bin/true"
+    ln -s "$(type -P timeout)" "$bin/timeout"
+    run --separate-stderr env PATH="$bin" timeout -k 2 "$IPCLAB_TIMEOUT" "$(program $bench)" \
+        --workers 2 --rounds 1 --jobs 20 --many 200
+    assert_success
+    assert_line '  python chunksize 1   skipped: python3 is not installed'
+    assert_line '  python chunksize 8   skipped: python3 is not installed'
+    refute_output --partial "prefork / python"
+    assert_line --regexp '^  prefork / fork-per-job +[0-9.]+x'
 }
