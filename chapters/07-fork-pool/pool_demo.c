@@ -13,6 +13,7 @@
  *       pool_demo --mode thread            # no fork at all
  *       pool_demo --jobs 30 --faults       # a crash, an exit(3), a runaway job
  *       pool_demo --jobs 8 --workers 2 --max-ms 20 --seed 7
+ *       pool_demo --mode sync              # 8 jobs, one after another
  *
  * You should see one line per job, in the order they finish, e.g.
  *       job 12 done: slept 104 ms (pid 4711)
@@ -135,6 +136,19 @@ static void print_result(const struct pool_result *r)
                pool_outcome_name(r->outcome), r->detail, who);
 }
 
+/* Whether --NAME or --NAME=VALUE is on the command line (cli_parse()
+ * has checked it already; this only tells a default from a choice). */
+static bool option_given(int argc, char **argv, const char *name)
+{
+    size_t len = strlen(name);
+
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strncmp(argv[i], "--", 2) == 0 && strncmp(argv[i] + 2, name, len) == 0 &&
+            (argv[i][2 + len] == '\0' || argv[i][2 + len] == '='))
+            return true;
+    return false;
+}
+
 static uint64_t forks_seen;
 
 static void count_fork(pid_t pid, void *data)
@@ -145,11 +159,10 @@ static void count_fork(pid_t pid, void *data)
 }
 
 static const struct cli_option options[] = {
-    CLI_OPTION_LONG("jobs", &jobs, 1, 10000, "N", "jobs to run"),
+    CLI_OPTION_LONG("jobs", &jobs, 1, 10000, "N", "jobs to run; 8 in sync mode unless given"),
     CLI_OPTION_LONG("workers", &workers, 1, POOL_WORKERS_MAX, "N", "jobs at once"),
     CLI_OPTION_LONG("seed", &seed, 0, 1000000000, "N", "draws every job's sleep"),
-    CLI_OPTION_CHOICE("mode", &mode, mode_names, "MODE",
-                      "child per job, persistent workers, threads, or in the caller"),
+    CLI_OPTION_CHOICE("mode", &mode, mode_names, "MODE", "how the jobs run (see below)"),
     CLI_OPTION_LONG("max-ms", &max_ms, 2, 10000, "MS", "a job sleeps MS/2 to MS"),
     CLI_OPTION_LONG("time-limit", &time_limit_ms, 0, 600000, "MS",
                     "kill a job running longer, 0: no limit (--faults: 2 x max-ms + 500)"),
@@ -165,7 +178,9 @@ static const struct cli cli = {
                "as it arrives, then a summary line.",
     .options = options,
     .details = "Modes: fork (a child per job), prefork (persistent children, many jobs\n"
-               "each), thread (a thread pool), sync (in the caller, one at a time).\n"
+               "each), thread (a thread pool), sync (in the caller, one at a time:\n"
+               "--workers has no effect).\n"
+               "Any options must add up to at most two minutes of sleeping.\n"
                "Exit status: 0 if every job succeeded, 1 if any failed.",
 };
 
@@ -175,6 +190,9 @@ int main(int argc, char **argv)
     uint64_t start;
 
     cli_parse(&cli, argc, argv);
+    /* Sync mode runs one job after another: 100 jobs would sleep for 15 s. */
+    if (mode == MODE_SYNC && !option_given(argc, argv, "jobs"))
+        jobs = 8;
     if (faults && (mode == MODE_THREAD || mode == MODE_SYNC))
         usage_error("--faults needs --mode fork or prefork: a crashing job would take "
                     "the whole program down");
@@ -182,6 +200,18 @@ int main(int argc, char **argv)
      * machine: twice the longest sleep and half a second more. */
     if (faults && time_limit_ms == 0)
         time_limit_ms = 2 * max_ms + 500;
+    /* Bounded time for every accepted combination: the jobs run in rounds
+     * of --workers (one at a time in sync mode), each round as long as its
+     * longest sleep, or the time limit for a hanging job. */
+    {
+        long at_once = mode == MODE_SYNC ? 1 : workers;
+        long longest = faults && time_limit_ms > max_ms ? time_limit_ms : max_ms;
+        long worst = (jobs + at_once - 1) / at_once * longest;
+        if (worst > 120000)
+            usage_error("%ld jobs of up to %ld ms, %ld at a time, could take %ld s: "
+                        "keep it to 120 s (fewer --jobs, more --workers or a smaller --max-ms)",
+                        jobs, longest, at_once, worst / 1000);
+    }
 
     if (mode == MODE_THREAD) {
         struct tpool_options opt = { .threads = (int)workers,
@@ -201,8 +231,12 @@ int main(int argc, char **argv)
         if (err != 0)
             die_errnum(err, "pool_create");
     }
-    printf("%ld jobs, %ld workers, mode %s, sleeps %ld-%ld ms, seed %ld", jobs, workers,
-           mode_names[mode], max_ms / 2, max_ms, seed);
+    if (mode == MODE_SYNC)
+        printf("%ld jobs, one at a time in this process, mode sync, sleeps %ld-%ld ms, seed %ld",
+               jobs, max_ms / 2, max_ms, seed);
+    else
+        printf("%ld jobs, %ld workers, mode %s, sleeps %ld-%ld ms, seed %ld", jobs, workers,
+               mode_names[mode], max_ms / 2, max_ms, seed);
     if (time_limit_ms > 0)
         printf(", time limit %ld ms", time_limit_ms);
     printf("%s\n", faults ? ", with faults" : "");
@@ -248,7 +282,7 @@ int main(int argc, char **argv)
     /* end region: collect */
 
     printf("result: mode=%s jobs=%ld workers=%ld ok=%ld failed=%ld forks=%llu ms=%.0f\n",
-           mode_names[mode], jobs, workers, ok, failed,
+           mode_names[mode], jobs, mode == MODE_SYNC ? 0 : workers, ok, failed,
            (unsigned long long)(threads ? 0 : forks_seen), ns_to_ms(monotonic_ns() - start));
     if (threads != NULL)
         tpool_destroy(threads);

@@ -9,10 +9,95 @@ load '../helpers/ipclab'
 
 demo=07-fork-pool/pool_demo
 bench=07-fork-pool/pool_bench
+small=07-fork-pool/small_pool
 
 # job_ids: the ids of the "job N ..." lines of $output, one per line.
 job_ids() {
     sed -n 's/^job \([0-9]*\) .*/\1/p' <<<"$output"
+}
+
+# --- small_pool: the whole idea in one file --------------------------------
+
+@test "small_pool --help and bad arguments" {
+    run_program $small --help
+    assert_success
+    assert_line --index 0 'Usage: small_pool [OPTION]...'
+    assert_output --partial "--wait-ms MS"
+    [[ -z $stderr ]]
+    run_program $small --jobs 0
+    assert_usage_error "--jobs: '0' is not a whole number from 1 to 1000"
+    run_program $small --workers 33
+    assert_usage_error "--workers: '33' is not a whole number from 1 to 32"
+    run_program $small --crash x
+    assert_usage_error "--crash: 'x' is not a whole number from 0 to 1000"
+    run_program $small --jobs 1000 --max-ms 2000
+    assert_usage_error "1000 jobs of up to 2000 ms, 3 at a time, could take over a minute"
+    run_program $small stray
+    assert_usage_error "unexpected argument 'stray'"
+}
+
+@test "small_pool: every job once, a child each, results in the order jobs finish" {
+    run_program $small --jobs 10 --workers 3 --max-ms 400
+    assert_success
+    assert_line --index 0 "10 jobs, at most 3 at a time, a child each, sleeps 200-400 ms"
+    assert_equal "$(job_ids | sort -n | tr '\n' ' ')" "$(seq 1 10 | tr '\n' ' ')"
+    assert_equal "$(grep -c '^job [0-9]* done: slept [0-9]* ms (pid [0-9]*)$' <<<"$output")" 10
+    assert_equal "$(sed -n 's/.*(pid \([0-9]*\))$/\1/p' <<<"$output" | sort -u | wc -l)" 10
+    assert_equal "$(result_field forks)" 10
+    assert_equal "$(result_field ok)" 10
+    # Job 1 sleeps 280 ms, job 3 239 ms (the spread is fixed by the job's
+    # number), so with 3 at once job 3 comes back before job 1.
+    [[ $(job_ids | tr '\n' ' ') != "$(seq 1 10 | tr '\n' ' ')" ]] ||
+        fail "results came in submission order: not in the order jobs finished"
+}
+
+@test "small_pool --workers 1: one child at a time, so results come in submission order" {
+    run_program $small --jobs 6 --workers 1 --max-ms 20
+    assert_success
+    assert_equal "$(job_ids | tr '\n' ' ')" "1 2 3 4 5 6 "
+    # One at a time: the run lasts at least the sum of the sleeps.
+    local slept
+    slept=$(( $(sed -n 's/^job [0-9]* done: slept \([0-9]*\) ms.*/\1/p' <<<"$output" | paste -sd+) ))
+    (( $(result_field ms) >= slept )) || fail "ran $(result_field ms) ms for $slept ms of sleeps"
+}
+
+@test "small_pool --crash 4: the crash is a result named by its signal; the rest succeed" {
+    run_program $small --jobs 8 --workers 3 --max-ms 20 --crash 4
+    assert_failure 1
+    assert_line --regexp '^job 4 failed: killed by SIGSEGV, no result \(pid [0-9]+\)$'
+    assert_equal "$(result_field ok)" 7
+    assert_equal "$(result_field failed)" 1
+    assert_equal "$(job_ids | sort -n | uniq | wc -l)" 8
+}
+
+@test "small_pool: get times out after --wait-ms (measured), then get_all takes the rest" {
+    run_program $small --jobs 4 --workers 2 --max-ms 600 --wait-ms 100
+    assert_success
+    local waits
+    waits=$(grep -c '^(no result for 100 ms: [0-9]* queued, [0-9]* running)$' <<<"$output")
+    (( waits >= 1 )) || fail "no get timed out, with jobs of 300 ms or more"
+    # Each timed-out get lasted at least its 100 ms.
+    (( $(result_field ms) >= 100 * waits )) || fail "$waits timeouts in $(result_field ms) ms"
+    # The first half one get at a time, the other half through get_all.
+    assert_line "get_all: 2 more"
+    assert_equal "$(sed -n '/^get_all/,$p' <<<"$output" | grep -c '^job ')" 2
+    assert_equal "$(result_field ok)" 4
+}
+
+@test "small_pool: SIGTERM or SIGINT with children running leaves none behind" {
+    local sig deadline
+    for sig in TERM INT; do
+        start_background $small --jobs 6 --workers 3 --max-ms 2000
+        # Ready when its 3 children exist (they sleep 1-2 s in their jobs).
+        deadline=$((SECONDS + 5))
+        until (( $(pgrep -c -P "$bg_pid") >= 3 )); do
+            ((SECONDS < deadline)) || fail "no 3 children ($sig)"
+            sleep 0.01
+        done
+        finish_background $sig
+        assert_equal "$status" $((128 + $(kill -l $sig)))
+    done
+    # The leak guard (teardown) fails the test if any child is left.
 }
 
 @test "pool_demo --help: the usage and the modes, on stdout" {
@@ -20,7 +105,7 @@ job_ids() {
     assert_success
     assert_line --index 0 --regexp '^Usage: pool_demo \[OPTION\]\.\.\.'
     assert_output --partial "--mode MODE"
-    assert_output --partial "fork, prefork, thread, sync (default fork)"
+    assert_output --partial "how the jobs run (see below): fork, prefork, thread, sync (default fork)"
     assert_output --partial "--faults"
     [[ -z $stderr ]]
 }
@@ -46,6 +131,11 @@ job_ids() {
     assert_usage_error "--faults needs --mode fork or prefork"
     run_program $demo stray
     assert_usage_error "unexpected argument 'stray'"
+    # Every accepted combination is bounded in time.
+    run_program $demo --jobs 10000 --max-ms 10000
+    assert_usage_error "10000 jobs of up to 10000 ms, 16 at a time, could take 6250 s: keep it to 120 s (fewer --jobs, more --workers or a smaller --max-ms)"
+    run_program $demo --mode sync --jobs 1000 --workers 128
+    assert_usage_error "1000 jobs of up to 200 ms, 1 at a time, could take 200 s: keep it to 120 s (fewer --jobs, more --workers or a smaller --max-ms)"
 }
 
 @test "pool_demo: fork mode, every job once, a fork per job, and the summary line" {
@@ -79,9 +169,37 @@ job_ids() {
 
     run_program $demo --jobs 5 --max-ms 4 --mode sync
     assert_success
+    assert_line --index 0 "5 jobs, one at a time in this process, mode sync, sleeps 2-4 ms, seed 1"
     assert_equal "$(job_ids | tr '\n' ' ')" "1 2 3 4 5 "
     assert_equal "$(sed -n 's/.*(pid \([0-9]*\))$/\1/p' <<<"$output" | sort -u | wc -l)" 1
+    assert_equal "$(result_field workers)" 0
     assert_equal "$(result_field forks)" 0
+}
+
+@test "pool_demo --mode sync: 8 jobs by default, never a worker announced, about a second" {
+    run_program $demo --mode sync
+    assert_success
+    assert_line --index 0 "8 jobs, one at a time in this process, mode sync, sleeps 100-200 ms, seed 1"
+    refute_output --partial "workers,"
+    assert_equal "$(result_field jobs)" 8
+    assert_equal "$(result_field ok)" 8
+    # Eight sleeps of 100-200 ms one after another: at least 800 ms, and
+    # the whole run's time is the sum of what each job says it slept.
+    local slept
+    slept=$(( $(sed -n 's/^job [0-9]* done: slept \([0-9]*\) ms.*/\1/p' <<<"$output" | paste -sd+) ))
+    (( $(result_field ms) >= slept )) || fail "ran $(result_field ms) ms for $slept ms of sleeps"
+    (( slept >= 800 ))
+}
+
+@test "pool_demo --mode thread: a finished job wakes the waiting get at once" {
+    # get waits up to --wait-ms (20 s) for each result.  Jobs of 5-10 ms
+    # must come back as they finish: a get that only woke at its timeout
+    # would print "(no result ...)" or take 20 s a result.
+    run_program $demo --jobs 6 --workers 2 --max-ms 10 --mode thread --wait-ms 20000
+    assert_success
+    refute_output --partial "no result"
+    assert_equal "$(result_field ok)" 6
+    (( $(result_field ms) < 10000 )) || fail "6 jobs of 10 ms took $(result_field ms) ms"
 }
 
 @test "pool_demo --faults: a crash, an exit and a runaway job are results; the rest succeed" {
@@ -122,7 +240,8 @@ job_ids() {
 @test "pool_demo: SIGINT or SIGTERM mid-run leaves no worker behind" {
     local sig mode path pid rc deadline
     path=$(program $demo)
-    for mode in fork prefork thread; do
+    # (Not thread mode: threads end with their process, nothing can be left.)
+    for mode in fork prefork; do
         for sig in INT TERM; do
             env --default-signal=INT "$path" --jobs 50 --workers 8 --max-ms 10000 --mode $mode \
                 > "$BATS_TEST_TMPDIR/out" &
@@ -143,15 +262,61 @@ job_ids() {
     # The leak guard (teardown) fails the test if any worker is left.
 }
 
-@test "pool_bench: a quick run prints every rate and the ratios (no speed asserted)" {
+@test "pool_bench: a quick run prints every rate, the ratios, and a verdict that matches each ratio" {
     run_program $bench --workers 2 --rounds 1 --jobs 20 --many 200
     assert_success
-    local what
-    for what in fork-per-job prefork threads 'xargs -P (exec)'; do
-        assert_line --regexp "^  ${what//[()]/.} +[0-9]+ jobs a round +[0-9]+ jobs/s"
+    local what line x
+    for what in fork-per-job prefork threads mutex+condvar 'xargs -P (exec)' \
+                'floor, batch 1' 'floor, batch 8'; do
+        assert_line --regexp "^  ${what//[()+]/.} +[0-9]+ jobs a round +[0-9]+ jobs/s"
     done
-    assert_line --regexp '^  prefork / fork-per-job +[0-9.]+x  \(target >= 20x: (met|NOT met)\)$'
-    assert_line --regexp '^  threads / prefork +[0-9.]+x  \(target > 1x: (met|NOT met)\)$'
+    # Python is measured when python3 runs, and said to be skipped otherwise.
+    if command -v python3 >/dev/null; then
+        assert_line --regexp '^  python chunksize 1 +200 jobs a round +[0-9]+ jobs/s'
+        assert_line --regexp '^  python chunksize 8 +200 jobs a round +[0-9]+ jobs/s'
+    else
+        assert_line '  python chunksize 1   skipped: python3 is not installed'
+    fi
+    # No speed is asserted: only that the verdict printed agrees with the
+    # ratio printed next to it.
+    for what in 'prefork / fork-per-job:20' 'threads / prefork:1' \
+                'prefork / python chunksize 1:2' 'prefork / python chunksize 8:2'; do
+        [[ $what == *python* ]] && ! command -v python3 >/dev/null && continue
+        line=$(grep -E "^  ${what%%:*} +[0-9.]+x  \(expected at least ${what##*:}x: " <<<"$output") ||
+            fail "no line for ${what%%:*}"
+        x=$(sed -E 's/^.* ([0-9.]+)x  \(.*/\1/' <<<"$line")
+        if awk -v x="$x" -v t="${what##*:}" 'BEGIN { exit !(x >= t) }'; then
+            [[ $line == *": yes)" ]] || fail "$line"
+        else
+            [[ $line == *": no, not on this run)" ]] || fail "$line"
+        fi
+    done
+    line=$(grep -E '^  prefork us/job / floor at batch 1 +[0-9.]+x  \(expected at most 3x: ' <<<"$output") ||
+        fail "no line for the floor"
+    x=$(sed -E 's/^.* ([0-9.]+)x  \(.*/\1/' <<<"$line")
+    if awk -v x="$x" 'BEGIN { exit !(x <= 3) }'; then
+        [[ $line == *": yes)" ]] || fail "$line"
+    else
+        [[ $line == *": no, not on this run)" ]] || fail "$line"
+    fi
+    refute_output --partial "target"
     run_program $bench --rounds 0
     assert_usage_error "--rounds: '0' is not a whole number from 1 to 99"
+    run_program $bench --rounds 99 --many 2000000
+    assert_usage_error "--rounds 99 with --jobs 1000 and --many 2000000 is too much work: keep rounds x (jobs/1000 + many/20000) at most 300 (a few minutes)"
+}
+
+@test "pool_bench: no python3 on the PATH: Python is said to be skipped, the rest runs" {
+    local bin=$BATS_TEST_TMPDIR/bin
+    mkdir -p "$bin"
+    ln -s "$(type -P xargs)" "$bin/xargs"
+    ln -s "$(type -P true)" "$bin/true"
+    ln -s "$(type -P timeout)" "$bin/timeout"
+    run --separate-stderr env PATH="$bin" timeout -k 2 "$IPCLAB_TIMEOUT" "$(program $bench)" \
+        --workers 2 --rounds 1 --jobs 20 --many 200
+    assert_success
+    assert_line '  python chunksize 1   skipped: python3 is not installed'
+    assert_line '  python chunksize 8   skipped: python3 is not installed'
+    refute_output --partial "prefork / python"
+    assert_line --regexp '^  prefork / fork-per-job +[0-9.]+x'
 }

@@ -35,6 +35,24 @@ static int count_entries(const char *dir_path)
 static int count_fds(void) { return count_entries("/proc/self/fd"); }
 static int count_threads(void) { return count_entries("/proc/self/task"); }
 
+/* pthread_join() returns once the thread has cleared its id, a moment
+ * before the kernel removes it from /proc/self/task: right after a join
+ * the count may still include it, more often on a loaded machine.  So wait
+ * (up to LONG_WAIT_MS) for the count to come down to `most`, and return
+ * what it is then: a thread that really runs on keeps it above.  (A thread
+ * of an earlier test still leaving can only raise the baseline, never make
+ * this fail.) */
+static int threads_down_to(int most)
+{
+    int n = count_threads();
+
+    for (int i = 0; i < LONG_WAIT_MS && n > most; i++) {
+        poll(NULL, 0, 1);
+        n = count_threads();
+    }
+    return n;
+}
+
 static struct tpool *make_pool(int threads, int time_limit_ms)
 {
     struct tpool_options opt = { .threads = threads, .time_limit_ms = time_limit_ms };
@@ -145,7 +163,7 @@ static void test_10000_jobs(void)
     CU_ASSERT_EQUAL(tpool_get(p, 0, &r), ENOENT);
     tpool_destroy(p);
     CU_ASSERT_EQUAL(count_fds(), fds);
-    CU_ASSERT_EQUAL(count_threads(), threads);    /* every thread joined */
+    CU_ASSERT_TRUE(threads_down_to(threads) <= threads);    /* every thread gone */
 }
 
 static void test_any_order(void)
@@ -296,7 +314,7 @@ static void test_kill_all(void)
     open_gate(gate);
     CU_ASSERT_EQUAL(tpool_kill_all(p, LONG_WAIT_MS), 0);
     CU_ASSERT_EQUAL(tpool_counts(p).workers, 0);
-    CU_ASSERT_EQUAL(count_threads(), threads);
+    CU_ASSERT_TRUE(threads_down_to(threads) <= threads);
     CU_ASSERT_EQUAL(tpool_get_all(p, 0, &all, &count), 0);
     CU_ASSERT_EQUAL(count, 7);
     for (size_t k = 0; k < count; k++) {
@@ -311,7 +329,7 @@ static void test_kill_all(void)
     tpool_destroy(p);
     close(gate[0]);
     close(gate[1]);
-    CU_ASSERT_EQUAL(count_threads(), threads);
+    CU_ASSERT_TRUE(threads_down_to(threads) <= threads);
 }
 
 static pthread_mutex_t hook_lock = PTHREAD_MUTEX_INITIALIZER;

@@ -126,13 +126,6 @@ int pool_get(struct pool *pool, int timeout_ms, struct pool_result *result);
 int pool_get_all(struct pool *pool, int timeout_ms, struct pool_result **results,
                  size_t *count);
 
-/* What pool_get_all() and tpool_get_all() share: calls get(pool, ms, &r)
- * until it returns ENOENT (nothing pending) or the time is up, and returns
- * the results as pool_get_all() does. */
-typedef int (*pool_get_fn)(void *pool, int timeout_ms, struct pool_result *result);
-int pool_collect(pool_get_fn get, void *pool, int timeout_ms, struct pool_result **results,
-                 size_t *count);
-
 struct pool_counts pool_counts(const struct pool *pool);
 
 /* Stops one job.  Queued: its result is POOL_CANCELLED at once.  Running:

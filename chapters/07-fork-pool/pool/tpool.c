@@ -413,14 +413,35 @@ int tpool_get(struct tpool *p, int timeout_ms, struct pool_result *result)
 }
 /* end region: get */
 
-static int get_from_tpool(void *p, int timeout_ms, struct pool_result *result)
-{
-    return tpool_get(p, timeout_ms, result);
-}
-
+/* tpool_get() until nothing is left or the time is up (pool.c's
+ * pool_get_all() is the same loop on the process pool). */
 int tpool_get_all(struct tpool *p, int timeout_ms, struct pool_result **results, size_t *count)
 {
-    return pool_collect(get_from_tpool, p, timeout_ms, results, count);
+    uint64_t until = deadline_after(timeout_ms);
+    size_t n = 0, cap = 0;
+    struct pool_result *all = NULL;
+    int err;
+
+    for (;;) {
+        uint64_t now = monotonic_ns();
+        int left = until == UINT64_MAX ? -1
+                 : now >= until ? 0 : (int)((until - now + 999999u) / 1000000u);
+        struct pool_result r;
+
+        if ((err = tpool_get(p, left, &r)) != 0)
+            break;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            struct pool_result *bigger = realloc(all, cap * sizeof *all);
+            if (bigger == NULL)
+                fatal("out of memory collecting results");
+            all = bigger;
+        }
+        all[n++] = r;
+    }
+    *results = all;
+    *count = n;
+    return err == ENOENT ? 0 : err;
 }
 
 struct pool_counts tpool_counts(struct tpool *p)

@@ -1,0 +1,164 @@
+/* pool_impl.h - what the files of the process pool share.  Not part of the
+ * API (pool.h is): only pool*.c include it.
+ *
+ * The files, one concern each:
+ *   pool.c         the API and the parent's loop (pool_get runs it);
+ *   pool_worker.c  the worker's states and their transitions, forking,
+ *                  reaping, killing, time limits;
+ *   pool_io.c      handing jobs to workers (frames out) and reading their
+ *                  results (frames in);
+ *   pool_child.c   what runs in a worker process;
+ *   pool_sigchld.c the SIGCHLD handler and the pools it wakes;
+ *   pool_jobs.c    job queues and results.
+ *
+ * Frames (lib/frame.h's format) both ways:
+ *   job    (prefork, parent -> worker): id (8 bytes, big-endian), the job
+ *          function's address (valid in the child: fork copied the image),
+ *          the argument;
+ *   result (worker -> parent): id (8 bytes), the job's output.
+ * A fork-per-job child needs no job frame: it inherited the job.
+ */
+#ifndef IPCLAB_POOL_IMPL_H
+#define IPCLAB_POOL_IMPL_H
+
+#include "pool.h"
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define ID_BYTES 8
+#define JOB_HEADER (ID_BYTES + sizeof(pool_job_fn))
+#define JOB_FRAME_MAX (JOB_HEADER + POOL_ARG_MAX)
+#define RESULT_FRAME_MAX (ID_BYTES + POOL_OUTPUT_MAX)
+#define MAX_POOLS 16
+#define KILL_GRACE_MS 1000      /* pool_kill_all: then SIGKILL */
+#define REAP_TICK_MS 100        /* look for dead children at least this often */
+#define EXIT_TICK_MS 10         /* ... and this often while one is exiting */
+#define PEEK_MAX 16384          /* bytes of results looked at in one peek */
+
+struct job {
+    struct job *next;
+    uint64_t id;
+    pool_job_fn fn;
+    bool discard;               /* cancelled while a prefork worker held it */
+    struct pool_result result;  /* filled when the job ends */
+    size_t arg_len;
+    unsigned char arg[];
+};
+
+struct jobq {
+    struct job *head, *tail;
+    size_t n;
+};
+
+/* region: states */
+/* A worker's state.  Every change goes through worker_enter()
+ * (pool_worker.c), which knows the allowed transitions:
+ *
+ *   FREE -> TAKING          forked (spawn)
+ *   TAKING -> DRAINING      a send to it failed, or the pool signalled it
+ *                           (pool_kill, pool_kill_all)
+ *   TAKING, DRAINING -> DEAF   its stream ended or broke (EOF, a malformed
+ *                           frame), or the pool SIGKILLed it (time limit)
+ *   TAKING, DRAINING, DEAF -> REAPED   waitpid() returned it: what it sent
+ *                           is read, every job it held is settled
+ *   REAPED -> FREE          the slot is free again
+ * A reaped worker stays REAPED whatever else is asked (a malformed frame
+ * found in what it left): nothing can happen to a process that is gone,
+ * and its pid may already be another process's.
+ *
+ * What its death means for the jobs it held is data, not state: `doomed`
+ * (the job pool_kill aimed at), `cancel_rest` (pool_kill_all), and
+ * `signal_sent` (whether the pool killed it at all). */
+enum worker_state {
+    W_FREE,       /* no process in this slot */
+    W_TAKING,     /* alive: it is given jobs and its results are read */
+    W_DRAINING,   /* alive, given no more jobs; its results are still read */
+    W_DEAF,       /* nothing more is read from it; it is dying: reap it */
+    W_REAPED,     /* waited for; its jobs are being settled */
+};
+/* end region: states */
+
+struct worker {
+    enum worker_state state;
+    pid_t pid;
+    int fd;                     /* the parent's end of the socketpair */
+    int cleanup;                /* cleanup.h handle: a signal kills it too */
+    int signal_sent;            /* the last signal the pool sent it, 0: none.
+                                   Then its death is not the fault of the job
+                                   it holds, unless that job is `doomed` */
+    uint64_t doomed;            /* the job pool_kill aimed at, 0: none */
+    bool cancel_rest;           /* pool_kill_all: held jobs are cancelled,
+                                   not queued again */
+    size_t unsent;              /* the newest jobs held, not yet sent */
+    struct jobq inflight;       /* oldest (the running one) first */
+    uint64_t started_ns;        /* when the oldest started, as far as the
+                                   parent can tell */
+};
+
+/* Whether the loop polls and reads the worker's socket. */
+static inline bool worker_reads(const struct worker *w)
+{
+    return w->state == W_TAKING || w->state == W_DRAINING;
+}
+
+struct pool {
+    struct pool_options opt;
+    struct worker *w;
+    int live;                   /* slots not FREE */
+    struct jobq pending, ready;
+    size_t running;             /* jobs in workers' inflight, not discarded */
+    size_t done;
+    uint64_t next_id, forks;
+    int wake[2];                /* the SIGCHLD handler writes to wake[1] */
+    int slot;                   /* in pool_sigchld.c's registry */
+    int spawn_error;            /* the last fork or socketpair failure */
+    struct pollfd *pfd;
+    struct worker **pfd_worker;
+    unsigned char *tx, *rx, *peek;
+};
+
+/* pool_jobs.c */
+void put_u64(unsigned char *b, uint64_t v);
+uint64_t get_u64(const unsigned char *b);
+void jobq_push(struct jobq *q, struct job *job);
+struct job *jobq_pop(struct jobq *q);
+void jobq_prepend(struct jobq *to, struct jobq *from);   /* keeps from's order */
+struct job *jobq_remove(struct jobq *q, uint64_t id);
+void jobq_free(struct jobq *q);
+/* Fills the job's result (POOL_DONE: the output is len bytes at
+ * p->rx + ID_BYTES) and moves it to the ready queue. */
+void complete(struct pool *p, struct job *job, pid_t pid, enum pool_outcome outcome, int code,
+              size_t len, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+/* Takes the oldest job a worker holds; NULL if none. */
+struct job *take_oldest(struct pool *p, struct worker *w);
+
+/* pool_sigchld.c */
+int registry_add(struct pool *p);
+void registry_remove(struct pool *p);
+void registry_close_in_child(void);   /* every pool's descriptors; SIGCHLD back */
+void drain_wake(struct pool *p);
+
+/* pool_child.c */
+size_t run_job(pool_job_fn fn, const void *arg, size_t arg_len, unsigned char *out);
+_Noreturn void run_worker(struct pool *p, int fd, const struct job *job);
+
+/* pool_worker.c */
+void worker_enter(struct worker *w, enum worker_state to);
+void worker_signal(struct worker *w, int sig);
+int spawn(struct pool *p, struct job *job);
+void bad_frame(struct pool *p, struct worker *w, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void reap(struct pool *p);
+void reap_all_blocking(struct pool *p);
+void set_cloexec(int fd);
+void enforce_limits(struct pool *p);
+
+/* pool_io.c */
+void dispatch(struct pool *p);
+void read_results(struct pool *p, struct worker *w);
+bool readable_now(int fd);
+
+#endif

@@ -1,0 +1,158 @@
+/* pool_jobs.c - job queues and results, for the process pool (pool.h).
+ *
+ * A job lives in exactly one queue at a time: the pool's pending queue, a
+ * worker's inflight queue (oldest first: the one it runs), or the ready
+ * queue once its result is filled in, until pool_get() hands it out.
+ */
+#include "pool_impl.h"
+
+#include "die.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void put_u64(unsigned char *b, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        b[i] = (unsigned char)v;
+}
+
+uint64_t get_u64(const unsigned char *b)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | b[i];
+    return v;
+}
+
+void jobq_push(struct jobq *q, struct job *job)
+{
+    job->next = NULL;
+    if (q->tail != NULL)
+        q->tail->next = job;
+    else
+        q->head = job;
+    q->tail = job;
+    q->n++;
+}
+
+struct job *jobq_pop(struct jobq *q)
+{
+    struct job *job = q->head;
+
+    if (job != NULL) {
+        q->head = job->next;
+        if (q->head == NULL)
+            q->tail = NULL;
+        q->n--;
+        job->next = NULL;
+    }
+    return job;
+}
+
+/* Moves every job of from to the front of to, keeping their order. */
+void jobq_prepend(struct jobq *to, struct jobq *from)
+{
+    if (from->head == NULL)
+        return;
+    from->tail->next = to->head;
+    if (to->tail == NULL)
+        to->tail = from->tail;
+    to->head = from->head;
+    to->n += from->n;
+    *from = (struct jobq){ NULL, NULL, 0 };
+}
+
+struct job *jobq_remove(struct jobq *q, uint64_t id)
+{
+    struct job **link = &q->head, *prev = NULL;
+
+    for (; *link != NULL; prev = *link, link = &(*link)->next) {
+        struct job *job = *link;
+        if (job->id != id)
+            continue;
+        *link = job->next;
+        if (q->tail == job)
+            q->tail = prev;
+        q->n--;
+        job->next = NULL;
+        return job;
+    }
+    return NULL;
+}
+
+void jobq_free(struct jobq *q)
+{
+    struct job *job;
+
+    while ((job = jobq_pop(q)) != NULL) {
+        pool_result_free(&job->result);
+        free(job);
+    }
+}
+
+const char *pool_outcome_name(enum pool_outcome outcome)
+{
+    switch (outcome) {
+    case POOL_DONE:      return "done";
+    case POOL_EXITED:    return "exited";
+    case POOL_KILLED:    return "killed";
+    case POOL_TIMED_OUT: return "timed out";
+    case POOL_BAD_FRAME: return "bad frame";
+    case POOL_CANCELLED: return "cancelled";
+    }
+    return "unknown";
+}
+
+void pool_result_free(struct pool_result *result)
+{
+    free(result->output);
+    result->output = NULL;
+    result->len = 0;
+}
+
+void pool_results_free(struct pool_result *results, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        pool_result_free(&results[i]);
+}
+
+void complete(struct pool *p, struct job *job, pid_t pid, enum pool_outcome outcome,
+                     int code, size_t len, const char *fmt, ...)
+{
+    struct pool_result *r = &job->result;
+    va_list ap;
+
+    r->id = job->id;
+    r->outcome = outcome;
+    r->code = code;
+    r->pid = pid;
+    r->len = 0;
+    r->output = NULL;
+    va_start(ap, fmt);
+    vsnprintf(r->detail, sizeof r->detail, fmt, ap);
+    va_end(ap);
+    if (outcome == POOL_DONE) {
+        r->output = malloc(len + 1);
+        if (r->output == NULL)
+            fatal("pool: out of memory for a job's output");
+        memcpy(r->output, p->rx + ID_BYTES, len);
+        r->output[len] = '\0';
+        r->len = len;
+    }
+    jobq_push(&p->ready, job);
+    p->done++;
+}
+
+/* A discarded job was counted out of `running` already. */
+struct job *take_oldest(struct pool *p, struct worker *w)
+{
+    struct job *job = jobq_pop(&w->inflight);
+
+    if (job != NULL && !job->discard)
+        p->running--;
+    return job;
+}
