@@ -105,7 +105,8 @@ job_ids() {
     assert_success
     assert_line --index 0 --regexp '^Usage: pool_demo \[OPTION\]\.\.\.'
     assert_output --partial "--mode MODE"
-    assert_output --partial "how the jobs run (see below): fork, prefork, thread, sync (default fork)"
+    assert_output --partial "how the jobs run (see below) (one of: fork, prefork,"
+    assert_output --partial "thread, sync; default fork)"
     assert_output --partial "--faults"
     [[ -z $stderr ]]
 }
