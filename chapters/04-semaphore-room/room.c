@@ -24,12 +24,8 @@
  * equals --workers, above the capacity.
  *
  * Why --window: left alone, two workers rarely look at the same moment.
- * The window holds each worker between its look and its step until every
- * other worker has looked too (or found the door shut), and inside until
- * everyone let through with it is in.  Without a lock every worker then
- * sees the same free place and all go in together: certain, for any
- * numbers, pinned (--pin) or not.  A semaphore's wait is the look and the
- * step in one, so the same window can never overfill a guarded room.
+ * The window (below) makes everyone look before anyone steps in: without
+ * a lock all go in together, for any numbers, pinned (--pin) or not.
  */
 #define _GNU_SOURCE   /* semtimedop(): a Linux extension, for the timed wait */
 #include "ipclab.h"
@@ -41,6 +37,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/ipc.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
@@ -54,10 +51,7 @@ static long window = 0, timeout_ms = 1000;
 static int lock = LOCK_SYSV_SEM;
 static bool pin = false, crash = false, no_undo = false;
 
-/* What a worker that gave up waiting exits with; workers.h reports it on
- * standard error as "exited with status 3". */
-#define GAVE_UP_STATUS 3
-
+#define GAVE_UP_STATUS 3    /* a worker that stopped waiting; see workers.h */
 /* The most work a run may ask for: every visit prints three lines, and
  * through a door for K the stays take turns. */
 #define MAX_VISITS 100000L              /* --workers x --visits */
@@ -71,11 +65,8 @@ struct room {
     atomic_int max_inside;      /* the most ever in it at once */
     atomic_int gave_up;         /* workers that stopped waiting */
     atomic_int crash_claimed;   /* --crash: the first one in dies */
-    /* The window's roll call (see hold_the_door): how many workers are on
-     * their way to the door, and how many got past it but are not in yet.
-     * The others are inside or done. */
-    atomic_int outside;
-    atomic_int between;
+    atomic_int outside;         /* the window: workers on their way to the door */
+    atomic_int between;         /* past the door, not in yet (others: in or done) */
 };
 /* end region: room */
 
@@ -247,12 +238,11 @@ static void hold(int index, bool (*until)(sem_t *), sem_t *sem)
     uint64_t give_up_at = monotonic_ns() + (uint64_t)timeout_ms * 1000000;
 
     while (!until(sem)) {
-        if (monotonic_ns() > give_up_at) {
-            /* Never seen; it would mean a worker died outside the room. */
-            printf("worker %d stopped waiting at the window after %ld ms\n",
+        if (monotonic_ns() > give_up_at) {   /* a worker died outside the room */
+            printf("worker %d gave up after waiting %ld ms at the window\n",
                    index, timeout_ms);
             atomic_fetch_add(&room->gave_up, 1);
-            return;
+            exit(GAVE_UP_STATUS);
         }
         sched_yield();
     }

@@ -62,6 +62,20 @@ wait_for_children() {
     assert_line --regexp '^result: expected=200 counted=200 lost=0 ms=[0-9]+\.[0-9]{3}$'
 }
 
+@test "shm_counter: the work line times the increments inside the workers, without fork and exit" {
+    run_program $counter --lock mutex --procs 2 --iters 50000
+    assert_success
+    assert_line --regexp '^work: ms=[0-9]+\.[0-9]{3} ns_per_increment=[0-9]+\.[0-9] \(inside the workers\)$'
+    local work per total
+    work=$(sed -n 's/^work: ms=\([0-9.]*\) .*/\1/p' <<<"$output")
+    per=$(sed -n 's/.* ns_per_increment=\([0-9.]*\) .*/\1/p' <<<"$output")
+    total=$(result_field ms)
+    # Inside the run's own time, and the two numbers agree (100,000 increments).
+    awk -v w="$work" -v t="$total" -v p="$per" 'BEGIN {
+        exit !(w > 0 && w <= t && (p * 100000 / 1e6 - w)^2 < (w / 100 + 0.001)^2) }' ||
+        fail "work ms=$work, per increment $per ns, run ms=$total"
+}
+
 @test "shm_counter: bad arguments are refused with exit status 2" {
     run_program $counter --procs 12abc
     assert_usage_error "--procs: '12abc' is not a whole number from 1 to 64"
