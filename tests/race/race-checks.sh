@@ -25,15 +25,15 @@ RANDOM=$seed
 # draw ARGS...: prints ARGS with every @LO..HI replaced by a number drawn
 # from LO to HI.
 draw() {
-    local word out=() pattern='^@([0-9]+)\.\.([0-9]+)$'
+    local word words=() pattern='^@([0-9]+)\.\.([0-9]+)$'
     for word in "$@"; do
         if [[ $word =~ $pattern ]]; then
             local lo=${BASH_REMATCH[1]} hi=${BASH_REMATCH[2]}
             word=$(( lo + (RANDOM * 32768 + RANDOM) % (hi - lo + 1) ))
         fi
-        out+=("$word")
+        words+=("$word")
     done
-    printf '%s' "${out[*]}"
+    printf '%s' "${words[*]}"
 }
 
 # field VAR KEY LINE: sets VAR to the value of KEY=... in LINE, or to "".
@@ -71,7 +71,7 @@ while read -r program variant trials expect args; do
         *) echo "race-checks.sh: bad expect '$expect' for $program $variant" >&2; exit 2 ;;
     esac
 
-    values=() times=() with_loss=0 bad=0 reason= ran=0
+    values=() times=() with_loss=0 bad=0 reason='' ran=0
     for ((t = 1; t <= trials && bad == 0; t++)); do
         # shellcheck disable=SC2086  # args are words by design
         drawn=$(draw $args)
