@@ -67,8 +67,8 @@ worker $w left (0 inside)"
 @test "room: a counting semaphore admits --capacity at once, never more" {
     local lock
     for lock in sysv-sem posix-sem; do
-        # Pinned with the window, the second worker always takes the second
-        # place while the first is still at the door: two inside, certain.
+        # With the window, the first one past the door waits until the door
+        # is shut, so the second takes the second place: two inside, certain.
         run_program $room --lock $lock --capacity 2 --workers 4 --visits 2 --pin --window 1
         assert_success
         [[ $(result_field capacity) == 2 && $(result_field max_inside) == 2 ]] || fail "$lock: $output"
