@@ -9,7 +9,7 @@
  * timeout and say so.
  *
  * Run:  room                                         # the story: one at a time
- *       room --lock none --pin --window 1            # over capacity, every run
+ *       room --lock none --window 1                  # over capacity, every run
  *       room --capacity 2 --workers 4 --lock posix-sem
  *       room --crash                                 # SEM_UNDO opens the room again
  *       room --crash --no-undo --timeout-ms 200      # the others give up, clearly
@@ -20,11 +20,12 @@
  *       worker 0 left (0 inside)
  *       ...
  *       result: capacity=1 max_inside=1 over=0 gave_up=0 ms=3.456
- * With --lock none --pin --window 1, max_inside is above the capacity.
+ * With --lock none --window 1, every worker is inside at once: max_inside
+ * equals --workers, above the capacity.
  *
- * Why --pin and --window: as in chapter 05, a context switch must land
- * between the look and the step for the room to overflow.  Pinned to one
- * CPU, with a yield there on every --window-th visit, it always does.
+ * Why --window: left alone, two workers rarely look at the same moment.
+ * The window (below) makes everyone look before anyone steps in: without
+ * a lock all go in together, for any numbers, pinned (--pin) or not.
  */
 #define _GNU_SOURCE   /* semtimedop(): a Linux extension, for the timed wait */
 #include "ipclab.h"
@@ -36,6 +37,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/ipc.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
@@ -49,6 +51,12 @@ static long window = 0, timeout_ms = 1000;
 static int lock = LOCK_SYSV_SEM;
 static bool pin = false, crash = false, no_undo = false;
 
+#define GAVE_UP_STATUS 3    /* a worker that stopped waiting; see workers.h */
+/* The most work a run may ask for: every visit prints three lines, and
+ * through a door for K the stays take turns. */
+#define MAX_VISITS 100000L              /* --workers x --visits */
+#define MAX_STAY_US 60000000LL          /* --workers x --visits x --stay-us / --capacity */
+
 /* region: room */
 /* The room's board, in shared memory.  Atomic, so that the count itself is
  * right whatever the door lets through: the board measures the door. */
@@ -57,6 +65,8 @@ struct room {
     atomic_int max_inside;      /* the most ever in it at once */
     atomic_int gave_up;         /* workers that stopped waiting */
     atomic_int crash_claimed;   /* --crash: the first one in dies */
+    atomic_int outside;         /* the window: workers on their way to the door */
+    atomic_int between;         /* past the door, not in yet (others: in or done) */
 };
 /* end region: room */
 
@@ -75,13 +85,17 @@ union semun {
  * nothing is left behind however the program ends. */
 static struct room *make_room(void)
 {
-    int id = shmget(IPC_PRIVATE, sizeof(struct room), IPC_CREAT | IPC_EXCL | 0600);
-    int handle, err;
+    sigset_t saved;
+    int id, handle = -1, err;
     void *p;
 
+    cleanup_block_signals(&saved);          /* create + register: one step */
+    id = shmget(IPC_PRIVATE, sizeof(struct room), IPC_CREAT | IPC_EXCL | 0600);
+    if (id >= 0)
+        handle = cleanup_check(cleanup_add_sysv_shm(id), "shm segment");
+    cleanup_unblock_signals(&saved);
     if (id < 0)
         die("shmget");
-    handle = cleanup_check(cleanup_add_sysv_shm(id), "shm segment");
     p = shmat(id, NULL, 0);
     if (p == (void *)-1)
         die("shmat");
@@ -94,20 +108,28 @@ static struct room *make_room(void)
 /* region: make_door */
 static void make_door(void)
 {
+    sigset_t saved;
+
     if (lock == LOCK_SYSV_SEM) {
+        cleanup_block_signals(&saved);      /* create + register: one step */
         semid = semget(IPC_PRIVATE, 1, IPC_CREAT | IPC_EXCL | 0600);
+        if (semid >= 0)
+            cleanup_check(cleanup_add_sysv_sem(semid), "semaphore");
+        cleanup_unblock_signals(&saved);
         if (semid < 0)
             die("semget");
-        cleanup_check(cleanup_add_sysv_sem(semid), "semaphore");
         /* The value is the number of free places. */
         if (semctl(semid, 0, SETVAL, (union semun){ .val = (int)capacity }) != 0)
             die("semctl SETVAL");
     } else if (lock == LOCK_POSIX_SEM) {
         ipc_name_make_or_die(sem_name, sizeof sem_name, "room");
+        cleanup_block_signals(&saved);
         sem_t *sem = sem_open(sem_name, O_CREAT | O_EXCL, 0600, (unsigned)capacity);
+        if (sem != SEM_FAILED)
+            cleanup_check(cleanup_add_posix_sem(sem_name), sem_name);   /* sem_unlink at exit */
+        cleanup_unblock_signals(&saved);
         if (sem == SEM_FAILED)
             die("sem_open %s", sem_name);
-        cleanup_check(cleanup_add_posix_sem(sem_name), sem_name);   /* sem_unlink at exit */
         sem_close(sem);             /* each worker opens it by name */
     }
 }
@@ -171,7 +193,61 @@ static void door_leave(sem_t *sem)
             die("sem_post");
     }
 }
+
+/* Is every place taken, as far as the door knows?  The window asks. */
+static bool door_shut(sem_t *sem)
+{
+    int free_places;
+
+    if (lock == LOCK_SYSV_SEM) {
+        free_places = semctl(semid, 0, GETVAL);
+        if (free_places < 0)
+            die("semctl GETVAL");
+    } else if (lock == LOCK_POSIX_SEM) {
+        if (sem_getvalue(sem, &free_places) != 0)   /* may be negative: waiters */
+            die("sem_getvalue");
+    } else {
+        free_places = (int)capacity - atomic_load(&room->inside);  /* what the look reads */
+    }
+    return free_places <= 0;
+}
 /* end region: door */
+
+/* region: window */
+/* The window, on the visits it is open: a worker that got past the door
+ * waits until nobody is still on the way to it (everyone else has looked,
+ * or is inside, or done) or the door is shut; once in, it waits until
+ * nobody stands between the door and the room.  Without a lock, on a
+ * first visit, everyone then looks at an empty room and everyone goes in
+ * before anyone leaves, whatever the scheduler does.  With a semaphore the
+ * same rules hold, but only --capacity get past the door: the rest wait at
+ * it, the door is shut, and the window lets the ones inside go on. */
+static bool nobody_on_the_way(sem_t *sem)
+{
+    return atomic_load(&room->outside) == 0 || door_shut(sem);
+}
+
+static bool nobody_at_the_door(sem_t *sem)
+{
+    (void)sem;
+    return atomic_load(&room->between) == 0;
+}
+
+static void hold(int index, bool (*until)(sem_t *), sem_t *sem)
+{
+    uint64_t give_up_at = monotonic_ns() + (uint64_t)timeout_ms * 1000000;
+
+    while (!until(sem)) {
+        if (monotonic_ns() > give_up_at) {   /* a worker died outside the room */
+            printf("worker %d gave up after waiting %ld ms at the window\n",
+                   index, timeout_ms);
+            atomic_fetch_add(&room->gave_up, 1);
+            exit(GAVE_UP_STATUS);
+        }
+        sched_yield();
+    }
+}
+/* end region: window */
 
 static int step_in(void)
 {
@@ -200,7 +276,6 @@ static void stay_a_moment(void)
 /* region: visit */
 static int visit_room(int index, void *arg)
 {
-    struct race_window window_state;
     sem_t *sem = NULL;
 
     (void)arg;
@@ -211,19 +286,24 @@ static int visit_room(int index, void *arg)
         if (sem == SEM_FAILED)
             die("sem_open %s", sem_name);
     }
-    race_window_init(&window_state, window);
     for (long v = 0; v < visits; v++) {
+        bool held = window > 0 && v % window == 0;   /* the window is open */
+
         printf("worker %d wants in\n", index);
         if (door_wait(sem) != 0) {
             printf("worker %d gave up after waiting %ld ms: nobody came out\n",
                    index, timeout_ms);
             atomic_fetch_add(&room->gave_up, 1);
-            if (sem != NULL)
-                sem_close(sem);
-            return 3;
+            atomic_fetch_sub(&room->outside, 1);    /* off the roll: done */
+            return GAVE_UP_STATUS;
         }
-        race_window_pass(&window_state);   /* between the look and the step */
+        /* Counted in both for a moment, so never in neither. */
+        atomic_fetch_add(&room->between, 1);
+        atomic_fetch_sub(&room->outside, 1);
+        if (held)
+            hold(index, nobody_on_the_way, sem);    /* between the look and the step */
         int now = step_in();
+        atomic_fetch_sub(&room->between, 1);
         printf("worker %d is in (%d inside%s)\n", index, now,
                now > capacity ? ", over capacity!" : "");
         if (crash && atomic_exchange(&room->crash_claimed, 1) == 0) {
@@ -234,7 +314,11 @@ static int visit_room(int index, void *arg)
             step_out();
             raise(SIGKILL);
         }
+        if (held)
+            hold(index, nobody_at_the_door, sem);   /* all let through are in */
         stay_a_moment();
+        if (v + 1 < visits)
+            atomic_fetch_add(&room->outside, 1);    /* on the way back to the door */
         now = step_out();
         printf("worker %d left (%d inside)\n", index, now);
         door_leave(sem);   /* only now: the next one in must not find us counted */
@@ -256,7 +340,7 @@ static const struct cli_option options[] = {
     CLI_OPTION_LONG("timeout-ms", &timeout_ms, 1, 60000, "MS",
                     "longest wait at the door before giving up"),
     CLI_OPTION_LONG("window", &window, 0, 1000000, "N",
-                    "yield between looking and stepping in every N-th visit, 0: never"),
+                    "hold the door open on the first and every N-th visit, 0: never"),
     CLI_OPTION_FLAG("pin", &pin, "run every worker on one CPU"),
     CLI_OPTION_END
 };
@@ -265,9 +349,11 @@ static const struct cli cli = {
     .summary = "Workers enter a room, stay a moment and leave; a semaphore at the\n"
                "door admits --capacity at a time.  Reports the most seen inside.",
     .options = options,
-    .details = "Without a lock, --pin --window 1 overfills the room in every run;\n"
+    .details = "Without a lock, --window 1 overfills the room in every run (the\n"
+               "window waits until every worker has looked before anyone steps in);\n"
                "with a semaphore, never.  --crash kills the first worker inside:\n"
-               "SEM_UNDO gives its place back, otherwise the others time out.",
+               "SEM_UNDO gives its place back, otherwise the others time out and\n"
+               "exit with status 3.",
 };
 
 static void describe_crash(int gave_up)
@@ -293,9 +379,18 @@ int main(int argc, char **argv)
     cli_parse(&cli, argc, argv);
     if (no_undo && lock != LOCK_SYSV_SEM)
         usage_error("--no-undo applies to --lock sysv-sem only");
+    if (workers * visits > MAX_VISITS)
+        usage_error("--workers x --visits is %ld visits; at most %ld", workers * visits,
+                    MAX_VISITS);
+    if ((long long)workers * visits * stay_us / capacity > MAX_STAY_US)
+        usage_error("--workers x --visits x --stay-us / --capacity is %lld s of stays "
+                    "through the door; at most %lld s",
+                    (long long)workers * visits * stay_us / capacity / 1000000,
+                    MAX_STAY_US / 1000000);
     if (pin)
         cpu = pin_to_one_cpu_or_die();      /* the workers inherit it */
     room = make_room();
+    atomic_store(&room->outside, (int)workers);   /* all on their way to the door */
     make_door();
 
     printf("%ld workers, %ld visit%s each, room for %ld, lock %s%s%s, window %ld, ",
@@ -312,6 +407,9 @@ int main(int argc, char **argv)
     max_inside = atomic_load(&room->max_inside);
     if (crash)
         describe_crash(gave_up);
+    if (gave_up > 0)
+        printf("a worker that gives up exits with status %d: standard error lists %s\n",
+               GAVE_UP_STATUS, gave_up == 1 ? "it" : "them");
     printf("result: capacity=%ld max_inside=%d over=%ld gave_up=%d ms=%.3f\n",
            capacity, max_inside, max_inside > capacity ? max_inside - capacity : 0,
            gave_up, ns_to_ms(elapsed));

@@ -36,6 +36,15 @@ static long threads = 2, iters = 10000, window = 0;
 static int lock = LOCK_NONE;
 static bool pin = false;
 
+/* The most work a run may ask for: increments in all, yields in all, and
+ * for a spinlock, time slices spun away (each yield inside it can cost
+ * every other thread one; a spinlock also gets fewer increments, since a
+ * holder preempted by the timer costs the spinners a slice each too). */
+#define MAX_INCREMENTS 100000000L
+#define MAX_INCREMENTS_SPIN 10000000L
+#define MAX_YIELDS 1000000L
+#define MAX_SPUN_SLICES 10000L
+
 /* region: shared */
 /* What the threads share: ordinary globals, no shared segment needed. */
 static volatile long counter;        /* volatile: one load and one store per pass */
@@ -130,6 +139,18 @@ int main(int argc, char **argv)
     int cpu = -1, err;
 
     cli_parse(&cli, argc, argv);
+    long increments = threads * iters, yields = window > 0 ? increments / window : 0;
+    if (increments > (lock == LOCK_SPINLOCK ? MAX_INCREMENTS_SPIN : MAX_INCREMENTS))
+        usage_error("--threads x --iters is %ld increments; at most %ld with --lock %s",
+                    increments, lock == LOCK_SPINLOCK ? MAX_INCREMENTS_SPIN : MAX_INCREMENTS,
+                    lock_names[lock]);
+    if (yields > MAX_YIELDS)
+        usage_error("--threads x --iters / --window is %ld yields; at most %ld",
+                    yields, MAX_YIELDS);
+    if (lock == LOCK_SPINLOCK && (threads - 1) * yields > MAX_SPUN_SLICES)
+        usage_error("with a spinlock, (--threads - 1) x --threads x --iters / --window "
+                    "is %ld time slices spun away; at most %ld",
+                    (threads - 1) * yields, MAX_SPUN_SLICES);
     if (pin)
         cpu = pin_to_one_cpu_or_die();   /* threads created later inherit it */
     err = pthread_spin_init(&spinlock, PTHREAD_PROCESS_PRIVATE);

@@ -31,15 +31,24 @@ worker $w left (0 inside)"
     assert_equal "$stderr" ""
 }
 
-@test "room: without a lock, pinned with the window, the room overflows" {
-    run_program $room --lock none --pin --window 1 --visits 3
-    assert_success
-    assert_line --regexp '^3 workers, 3 visits each, room for 1, lock none, window 1, all on CPU [0-9]+$'
-    (( $(result_field over) >= 1 )) || fail "no overflow: $output"
-    assert_equal $(( $(result_field max_inside) - $(result_field over) )) 1
-    assert_line --regexp '^worker [0-2] is in \([2-3] inside, over capacity!\)$'
-    # Nobody waited for a place: there is no door.
-    assert_equal "$(result_field gave_up)" 0
+@test "room: without a lock, with the window, every worker is inside at once, pinned or not" {
+    local pin
+    for pin in --pin ""; do
+        # Unusual numbers on purpose: the window holds for any of them.
+        run_program $room --lock none $pin --window 1 --visits 2 --stay-us 0 --workers 5 --capacity 3
+        assert_success
+        if [[ -n $pin ]]; then
+            assert_line --regexp '^5 workers, 2 visits each, room for 3, lock none, window 1, all on CPU [0-9]+$'
+        else
+            assert_line --index 0 "5 workers, 2 visits each, room for 3, lock none, window 1, not pinned"
+        fi
+        # Everyone looked at an empty room and went in before anyone left.
+        assert_equal "$(result_field max_inside)" 5
+        assert_equal "$(result_field over)" 2
+        assert_line --regexp '^worker [0-4] is in \([4-5] inside, over capacity!\)$'
+        # Nobody waited for a place: there is no door.
+        assert_equal "$(result_field gave_up)" 0
+    done
 }
 
 @test "room: the same run with either semaphore never holds more than one" {
@@ -58,8 +67,8 @@ worker $w left (0 inside)"
 @test "room: a counting semaphore admits --capacity at once, never more" {
     local lock
     for lock in sysv-sem posix-sem; do
-        # Pinned with the window, the second worker always takes the second
-        # place while the first is still at the door: two inside, certain.
+        # With the window, the first one past the door waits until the door
+        # is shut, so the second takes the second place: two inside, certain.
         run_program $room --lock $lock --capacity 2 --workers 4 --visits 2 --pin --window 1
         assert_success
         [[ $(result_field capacity) == 2 && $(result_field max_inside) == 2 ]] || fail "$lock: $output"
@@ -76,6 +85,18 @@ worker $w left (0 inside)"
     # The leak guard (teardown) fails the test if /dev/shm/sem.<prefix>-* is left.
 }
 
+@test "room: a worker keeps its place until it has stepped out (unpinned, no window, many visits)" {
+    local lock
+    for lock in sysv-sem posix-sem; do
+        # Giving the place back before stepping out lets the next worker in
+        # while the first is still counted: 20 of 20 such runs overfilled.
+        run_program $room --lock $lock --workers 4 --capacity 2 --visits 300 --stay-us 0
+        assert_success
+        [[ $(result_field max_inside) == 2 && $(result_field over) == 0 ]] || fail "$lock: $(tail -n 1 <<<"$output")"
+        assert_equal "$(grep -c ' left (' <<<"$output")" 1200
+    done
+}
+
 @test "room: --crash with SEM_UNDO: the kernel gives the place back, the others get in" {
     run_program $room --crash --workers 3
     assert_success
@@ -87,6 +108,7 @@ worker $w left (0 inside)"
     assert_equal "$(grep -c ' left (0 inside)$' <<<"$output")" 2
     refute_line "worker $victim left (0 inside)"
     assert_line "the others got in: SEM_UNDO gave the dead worker's place back"
+    refute_line --partial "exits with status"
     assert_equal "$(result_field gave_up)" 0
     assert_equal "$(result_field over)" 0
     [[ $stderr == *"worker $victim (pid "*") killed by SIGKILL"* ]] || fail "stderr: $stderr"
@@ -103,6 +125,8 @@ worker $w left (0 inside)"
     # It did not hang: far below the test's own time limit.
     (( SECONDS - start < 10 )) || fail "took $((SECONDS - start)) s"
     assert_equal "$(grep -c 'exited with status 3' <<<"$stderr")" 2
+    # ...and the output says what that status means.
+    assert_line "a worker that gives up exits with status 3: standard error lists them"
     assert_equal "$(grep -c 'killed by SIGKILL' <<<"$stderr")" 1
     # The semaphore, stuck at 0, is still removed: the leak guard checks.
 }
@@ -147,6 +171,13 @@ worker $w left (0 inside)"
     assert_usage_error "--window needs a value"
     run_program $room stray
     assert_usage_error "unexpected argument 'stray'"
+    # Every accepted combination is bounded: visits, and stays in turn.
+    run_program $room --visits 1000000 --stay-us 1000000
+    assert_usage_error "--workers x --visits is 3000000 visits; at most 100000"
+    run_program $room --workers 64 --visits 1563
+    assert_usage_error "--workers x --visits is 100032 visits; at most 100000"
+    run_program $room --visits 100 --stay-us 200001
+    assert_usage_error "--workers x --visits x --stay-us / --capacity is 60 s of stays through the door; at most 60 s"
 }
 
 @test "room: --help describes the options" {
@@ -166,7 +197,7 @@ worker $w left (0 inside)"
             # Long enough to be interrupted.  A background job starts with
             # SIGINT ignored; env gives it back the default, as a terminal's
             # Ctrl-C would find it.
-            env --default-signal=INT "$path" --lock $lock --workers 3 --visits 1000000 \
+            env --default-signal=INT "$path" --lock $lock --workers 3 --visits 20000 \
                 > "$BATS_TEST_TMPDIR/out" &
             local pid=$!
             # Wait until a worker is in the room.
@@ -182,4 +213,17 @@ worker $w left (0 inside)"
         done
     done
     # The leak guard (teardown) checks that nothing is left.
+}
+
+@test "room: output into a closed pipe (room | head -1) leaves nothing behind" {
+    local lock path
+    path=$(program $room)
+    for lock in sysv-sem posix-sem; do
+        # head exits after one line; the next write raises SIGPIPE, whose
+        # handler removes the semaphore and stops the workers.
+        run bash -c "'$path' --lock $lock --workers 3 --visits 20000 | head -n 1"
+        assert_success
+        assert_output --regexp "^3 workers, 20000 visits each, room for 1, lock $lock"
+    done
+    # The leak guard (teardown) checks that no semaphore or worker is left.
 }

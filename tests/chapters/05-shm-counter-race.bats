@@ -8,19 +8,22 @@ load '../helpers/ipclab'
 
 counter=05-shm-counter-race/shm_counter
 
-@test "shm_counter: the smallest case, two processes one increment each under a semaphore, counts 2" {
-    run_program $counter --procs 2 --iters 1 --lock sysv-sem
-    assert_success
-    assert_line --index 0 "2 processes x 1 increments, lock sysv-sem, sysv shared memory, window 0, not pinned"
-    assert_equal "$(result_field expected)" 2
-    assert_equal "$(result_field counted)" 2
-    assert_equal "$(result_field lost)" 0
+# wait_for_children PID N: waits (5 s at most) until PID has N children.
+wait_for_children() {
+    local deadline=$((SECONDS + 5)) kids
+    while :; do
+        kids=()
+        read -ra kids < "/proc/$1/task/$1/children" || :   # no newline at its end
+        ((${#kids[@]} >= $2)) && return 0
+        ((SECONDS < deadline)) || fail "$1 has ${#kids[@]} children, not $2"
+        sleep 0.01
+    done
 }
 
 @test "shm_counter: without a lock, pinned with a window, updates are lost" {
     run_program $counter --lock none --pin --window 100 --iters 10000
     assert_success
-    assert_output --partial "all on CPU"
+    assert_line --index 0 --regexp '^2 processes x 10000 increments, lock none, sysv shared memory, window 100, all on CPU [0-9]+$'
     assert_equal "$(result_field expected)" 20000
     (( $(result_field lost) >= 5000 )) || fail "lost only $(result_field lost): $output"
     # The verdict adds up.
@@ -39,10 +42,38 @@ counter=05-shm-counter-race/shm_counter
     done
 }
 
+@test "shm_counter: a worker killed holding the System V semaphore: SEM_UNDO gives it back, the others go on" {
+    run_program $counter --lock sysv-sem --crash --procs 3 --iters 2000 --pin --window 100
+    assert_success
+    assert_line "worker 0 was killed after 1000 increments, holding the semaphore;"
+    assert_line "SEM_UNDO gave it back and the others finished their increments"
+    # Two workers x 2000, plus the 1000 the dead one made: none lost.
+    assert_equal "$(result_field expected)" 5000
+    assert_equal "$(result_field counted)" 5000
+    assert_equal "$(result_field lost)" 0
+    [[ $stderr == *"worker 0 (pid "*") killed by SIGKILL"* ]] || fail "stderr: $stderr"
+    # Without SEM_UNDO the others would wait 10 s and exit with status 3.
+    [[ $stderr != *"exited with status"* ]] || fail "stderr: $stderr"
+}
+
 @test "shm_counter: the result line is machine-readable with a time" {
     run_program $counter --lock atomic --iters 100
     assert_success
     assert_line --regexp '^result: expected=200 counted=200 lost=0 ms=[0-9]+\.[0-9]{3}$'
+}
+
+@test "shm_counter: the work line times the increments inside the workers, without fork and exit" {
+    run_program $counter --lock mutex --procs 2 --iters 50000
+    assert_success
+    assert_line --regexp '^work: ms=[0-9]+\.[0-9]{3} ns_per_increment=[0-9]+\.[0-9] \(inside the workers\)$'
+    local work per total
+    work=$(sed -n 's/^work: ms=\([0-9.]*\) .*/\1/p' <<<"$output")
+    per=$(sed -n 's/.* ns_per_increment=\([0-9.]*\) .*/\1/p' <<<"$output")
+    total=$(result_field ms)
+    # Inside the run's own time, and the two numbers agree (100,000 increments).
+    awk -v w="$work" -v t="$total" -v p="$per" 'BEGIN {
+        exit !(w > 0 && w <= t && (p * 100000 / 1e6 - w)^2 < (w / 100 + 0.001)^2) }' ||
+        fail "work ms=$work, per increment $per ns, run ms=$total"
 }
 
 @test "shm_counter: bad arguments are refused with exit status 2" {
@@ -60,15 +91,26 @@ counter=05-shm-counter-race/shm_counter
     assert_usage_error "--window needs a value"
     run_program $counter stray
     assert_usage_error "unexpected argument 'stray'"
+    run_program $counter --crash --lock mutex
+    assert_usage_error "--crash needs --lock sysv-sem and at least 2 --procs"
+    run_program $counter --crash --lock sysv-sem --procs 1
+    assert_usage_error "--crash needs --lock sysv-sem and at least 2 --procs"
+    # Every accepted combination is bounded.
+    run_program $counter --procs 64 --iters 100000000
+    assert_usage_error "--procs x --iters is 6400000000 increments; at most 100000000 with --lock none"
+    run_program $counter --lock sysv-sem --procs 2 --iters 5000001
+    assert_usage_error "--procs x --iters is 10000002 increments; at most 10000000 with --lock sysv-sem"
+    run_program $counter --pin --window 1 --iters 500001
+    assert_usage_error "--procs x --iters / --window is 1000002 yields; at most 1000000"
 }
 
 @test "shm_counter: SIGINT or SIGTERM mid-run leaves no semaphore, segment or worker behind" {
     local sig
     for sig in INT TERM; do
         # Long enough to be interrupted: System V semaphore, many increments.
-        start_background $counter --lock sysv-sem --iters 100000000 --procs 2
+        start_background $counter --lock sysv-sem --iters 5000000 --procs 2
         wait_for_output processes      # the header, printed as the workers start
-        sleep 0.1
+        wait_for_children $bg_pid 2    # and both workers are running
         finish_background $sig
         # Killed by the signal (re-raised after cleanup): 128 + its number.
         assert_equal "$status" $((128 + $(kill -l $sig)))

@@ -3,14 +3,38 @@
 #
 # Each line of tests/race/checks.txt names a program, a variant, a number of
 # trials and what every trial's "result:" line must show.  A check passes
-# only if every one of its trials does.  Ends with "race: N passed, M failed"
-# and exits 1 if any check failed.
+# only if every one of its trials does; it stops at its first failed trial
+# (a broken lock can hang: each trial gets IPCLAB_RACE_TRIAL_S seconds, 20
+# unless set).  Ends with "race: N passed, M failed" and exits 1 if any
+# check failed.
+#
+# An argument written @LO..HI is drawn anew for every trial, a whole number
+# from LO to HI, so the checks do not only try the README's numbers.  The
+# draws come from IPCLAB_RACE_SEED (printed first; set it to repeat a run),
+# and a failed trial names the arguments it ran with.
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 checks=${1:-$root/tests/race/checks.txt}
 build=${IPCLAB_BUILD:-build}
 case $build in /*) ;; *) build=$root/$build ;; esac
+trial_s=${IPCLAB_RACE_TRIAL_S:-20}
+seed=${IPCLAB_RACE_SEED:-$(( $(date +%s) % 100000 ))}
+RANDOM=$seed
+
+# draw ARGS...: prints ARGS with every @LO..HI replaced by a number drawn
+# from LO to HI.
+draw() {
+    local word words=() pattern='^@([0-9]+)\.\.([0-9]+)$'
+    for word in "$@"; do
+        if [[ $word =~ $pattern ]]; then
+            local lo=${BASH_REMATCH[1]} hi=${BASH_REMATCH[2]}
+            word=$(( lo + (RANDOM * 32768 + RANDOM) % (hi - lo + 1) ))
+        fi
+        words+=("$word")
+    done
+    printf '%s' "${words[*]}"
+}
 
 # field VAR KEY LINE: sets VAR to the value of KEY=... in LINE, or to "".
 # Bash's own regex, not grep or sed: a fork per trial adds up under load.
@@ -23,11 +47,12 @@ field() {
     fi
 }
 
-median() {  # median of the numbers on stdin
-    sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+median() {  # median of the numbers on stdin, "-" if none
+    grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 passed=0 failed=0
+echo "race: parameters written @LO..HI drawn with IPCLAB_RACE_SEED=$seed"
 # "key" is what the check reads from the result line (lost, over, torn...);
 # "key>0 in" counts the trials where it was above zero.
 printf '%-34s %-16s %6s %-5s %8s %8s %9s  %s\n' demo variant trials key "key>0 in" median "median ms" verdict
@@ -46,17 +71,22 @@ while read -r program variant trials expect args; do
         *) echo "race-checks.sh: bad expect '$expect' for $program $variant" >&2; exit 2 ;;
     esac
 
-    values=() times=() with_loss=0 bad=0 reason=
-    for ((t = 1; t <= trials; t++)); do
+    values=() times=() with_loss=0 bad=0 reason='' ran=0
+    for ((t = 1; t <= trials && bad == 0; t++)); do
         # shellcheck disable=SC2086  # args are words by design
-        out=$(timeout -k 2 60 "$binary" $args 2>&1)
+        drawn=$(draw $args)
+        ran=$t
+        # shellcheck disable=SC2086
+        out=$(timeout -k 2 "$trial_s" "$binary" $drawn 2>&1)
         rc=$?
         line=
         [[ $out =~ (^|$'\n')(result:[^$'\n']*) ]] && line=${BASH_REMATCH[2]}
         field value "$key" "$line"
-        if ((rc != 0)) || [[ -z $value ]]; then
-            bad=$((bad + 1))
-            reason="trial $t: exit $rc, output: $(tail -n 2 <<<"$out" | tr '\n' ' ')"
+        if ((rc == 124)); then
+            bad=1 reason="trial $t timed out after $trial_s s ($drawn)"
+            continue
+        elif ((rc != 0)) || [[ -z $value ]]; then
+            bad=1 reason="trial $t: exit $rc ($drawn), output: $(tail -n 2 <<<"$out" | tr '\n' ' ')"
             continue
         fi
         values+=("$value")
@@ -64,8 +94,8 @@ while read -r program variant trials expect args; do
         times+=("$ms")
         ((value > 0)) && with_loss=$((with_loss + 1))
         case $op in
-            '>=') ((value >= want)) || { bad=$((bad + 1)); reason="trial $t: $key=$value, below $want"; } ;;
-            '==') ((value == want)) || { bad=$((bad + 1)); reason="trial $t: $key=$value, not $want"; } ;;
+            '>=') ((value >= want)) || { bad=1; reason="trial $t: $key=$value, below $want ($drawn)"; } ;;
+            '==') ((value == want)) || { bad=1; reason="trial $t: $key=$value, not $want ($drawn)"; } ;;
         esac
     done
 
@@ -76,12 +106,12 @@ while read -r program variant trials expect args; do
         verdict="ok ($expect in every run)"
         passed=$((passed + 1))
     else
-        verdict="FAIL: $bad of $trials runs; $reason"
+        verdict="FAIL: stopped at the first bad run; $reason"
         failed=$((failed + 1))
     fi
-    printf '%-34s %-16s %6d %-5s %8s %8s %9s  %s\n' "$program" "$variant" "$trials" \
-        "$key" "$with_loss" "$(printf '%s\n' "${values[@]}" | median)" \
-        "$(printf '%s\n' "${times[@]}" | median)" "$verdict"
+    printf '%-34s %-16s %6d %-5s %8s %8s %9s  %s\n' "$program" "$variant" "$ran" \
+        "$key" "$with_loss" "$(printf '%s\n' ${values[@]+"${values[@]}"} | median)" \
+        "$(printf '%s\n' ${times[@]+"${times[@]}"} | median)" "$verdict"
 done < "$checks"
 
 echo "race: $passed passed, $failed failed"
