@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,7 +90,7 @@ static void die_with_parent(pid_t parent)
         raise(FORK_CHILD_DEATH_SIGNAL);
 }
 
-pid_t fork_child(int *handle)
+static pid_t fork_registered(int *handle, bool with_parent)
 {
     pid_t parent = getpid();
     sigset_t old;
@@ -100,7 +101,8 @@ pid_t fork_child(int *handle)
     cleanup_block_signals(&old);
     pid = fork();
     if (pid == 0) {
-        die_with_parent(parent);
+        if (with_parent)
+            die_with_parent(parent);
         cleanup_unblock_signals(&old);
         return 0;
     }
@@ -120,9 +122,23 @@ pid_t fork_child(int *handle)
     return pid;
 }
 
+pid_t fork_child(int *handle)
+{
+    return fork_registered(handle, true);
+}
+
 pid_t fork_child_or_die(int *handle)
 {
     pid_t pid = fork_child(handle);
+
+    if (pid < 0)
+        die("fork");
+    return pid;
+}
+
+pid_t fork_child_outliving_parent_or_die(int *handle)
+{
+    pid_t pid = fork_registered(handle, false);
 
     if (pid < 0)
         die("fork");

@@ -72,6 +72,13 @@ void workers_free(struct workers *workers);
 pid_t fork_child(int *handle);
 pid_t fork_child_or_die(int *handle);
 
+/* The same, but no death signal is asked for: if the parent dies (even by
+ * SIGKILL) the child lives on, reparented.  For a child whose lesson is
+ * noticing that by itself (shm_file's reader checks getppid()).  Asking for
+ * the signal and turning it off in the child would leave a window: a parent
+ * dying before the child ran would take it down. */
+pid_t fork_child_outliving_parent_or_die(int *handle);
+
 /* Describes a wait status: "exited with status 0", "exited with status 3",
  * "killed by SIGKILL", "killed by SIGSEGV (core dumped)". */
 void wait_status_describe(int status, char *buf, size_t size);

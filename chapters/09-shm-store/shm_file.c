@@ -24,7 +24,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -190,12 +189,11 @@ int main(int argc, char **argv)
     ring_create(&r, (uint32_t)slots, (uint32_t)slot_size);
     writer_pid = getpid();
     start = monotonic_ns();
-    reader_pid = reader_pid_at_start = fork_child_or_die(&handle);
+    /* Not fork_child(): it asks for SIGTERM when the parent dies, and this
+     * lesson is the reader noticing that by itself (a bounded wait that
+     * checks its peer) and saying so. */
+    reader_pid = reader_pid_at_start = fork_child_outliving_parent_or_die(&handle);
     if (reader_pid == 0) {
-        /* fork_child() asks for SIGTERM when the parent dies; this lesson is
-         * the reader noticing that by itself (a bounded wait that checks its
-         * peer) and saying so, so it turns that request off (Linux prctl). */
-        prctl(PR_SET_PDEATHSIG, 0);
         close(in);
         _exit(reader(&r, out));
     }

@@ -426,6 +426,75 @@ static void test_child_dies_when_its_parent_exits_at_once(void)
     CU_ASSERT_EQUAL(bad, 0);
 }
 
+/* fork_child_outliving_parent_or_die(): the parent exits at once, and the
+ * child, which asked for no death signal, sees itself reparented and exits
+ * 7 by itself.  20 times, since the parent often dies before the child runs
+ * (the window a prctl() in the child could not close). */
+static int outliving_middle(void *arg)
+{
+    int report = *(int *)arg, handle;
+    pid_t me = getpid(), child = fork_child_outliving_parent_or_die(&handle);
+
+    if (child == 0) {
+        uint64_t start = monotonic_ns();
+        close(report);
+        while (getppid() == me)
+            if (monotonic_ns() - start > 5000000000u)
+                _exit(8);
+            else
+                nap_ms(1);
+        _exit(7);
+    }
+    if (write_full(report, &child, sizeof child) != (ssize_t)sizeof child)
+        _exit(21);
+    _exit(0);
+}
+
+static int outliving_reaper(void *arg)
+{
+    int fds[2], status;
+    pid_t mid, child = 0;
+
+    (void)arg;
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0 || pipe(fds) != 0)
+        return 3;
+    mid = fork();
+    if (mid < 0)
+        return 4;
+    if (mid == 0) {
+        close(fds[0]);
+        _exit(outliving_middle(&fds[1]));
+    }
+    close(fds[1]);
+    if (read_full(fds[0], &child, sizeof child) != (ssize_t)sizeof child) {
+        wait_bounded(mid, 0, NULL);
+        return 5;
+    }
+    close(fds[0]);
+    if (!unit_exited(wait_bounded(mid, 10000, NULL), 0)) {
+        wait_bounded(child, 0, NULL);
+        return 6;
+    }
+    status = wait_bounded(child, 10000, NULL);
+    if (status == -1)
+        return 1;
+    return unit_exited(status, 7) ? 0 : 2;
+}
+
+static void test_outliving_child_survives_its_parent(void)
+{
+    int bad = 0;
+
+    for (int i = 0; i < 20 && bad == 0; i++) {
+        int status = unit_wait_timeout(unit_fork(outliving_reaper, NULL), 20000);
+        if (!unit_exited(status, 0)) {
+            fprintf(stderr, "outliving reaper, round %d: status 0x%x\n", i, (unsigned)status);
+            bad++;
+        }
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+}
+
 /* A worker's body returns: exit() flushes the worker's own stdio (here a
  * line left without a newline, so nothing but exit() writes it) and runs
  * its own cleanup entries, never the parent's. */
@@ -552,6 +621,7 @@ static CU_TestInfo tests[] = {
     { "fork_child: the parent's cleanup takes the child down", test_fork_child_is_taken_down_by_the_parents_cleanup },
     { "fork_child: kill -9 of the parent, the child dies of SIGTERM within 5 s", test_child_dies_when_its_parent_is_killed },
     { "fork_child: a parent exiting at once never leaves the child (20 times)", test_child_dies_when_its_parent_exits_at_once },
+    { "fork_child_outliving_parent: the orphan lives on and sees its new parent (20 times)", test_outliving_child_survives_its_parent },
     { "a worker's return: exit() flushes its stdio and runs its own cleanup only", test_a_worker_exits_with_its_own_flush_and_cleanup },
     { "wait_status_describe", test_wait_status_describe },
     CU_TEST_INFO_NULL,
