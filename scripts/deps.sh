@@ -25,10 +25,17 @@ pandoc
 graphviz
 libev-dev
 php8.2-cli
+libzmq3-dev
+libnng-dev
+php8.2-zmq
+libstrophe-dev
 "
 # libev-dev: chapter 10's event loop (qdaemon).
 # php8.2-cli: the PHP test peers of chapters 09 (shmop, sysvshm) and 10
 # (sysvmsg); those extensions come with it, in php8.2-common.
+# libzmq3-dev, libnng-dev: chapter 11 (ZeroMQ, and nng's REQ/REP twin) and
+# chapter 13's benchmark; php8.2-zmq: chapter 11's PHP client.
+# libstrophe-dev: chapter 12's XMPP clients.
 # procps: ps, used by the leak guard; util-linux: ipcs, taskset.
 # pandoc, graphviz: tests/book.bats builds a small HTML book (no TeX).
 
