@@ -2,9 +2,19 @@
 # Chapter 11: ZeroMQ patterns (chapters/11-zeromq).  Servers bind where
 # the system chooses and print the endpoint; the tests read it from there
 # (no fixed port, no sleep).  The pool over several hosts is in
-# tests/chapters/11-zeromq.bats too, further down.
+# this file too, further down: as root in network namespaces made for the
+# test (tests/helpers/netns.bash), else on loopback, and the output says which.
 
 load '../helpers/ipclab'
+load '../helpers/netns'
+
+# Every test: the leak guard, and no namespace or link left (netns.bash).
+teardown() {
+    local rc=0
+    ipclab_teardown || rc=1
+    netns_teardown || rc=1
+    return $rc
+}
 
 ch=11-zeromq
 
@@ -309,4 +319,43 @@ assert_one_result_per_job() {
     assert_usage_error '--endpoint is required'
     run_program $ch/zmq_pool --transport inproc
     assert_usage_error 'the workers are other processes'
+}
+
+@test "zmq_pool over several hosts (network namespaces as root, else loopback): one host killed, one result per job" {
+    netns_setup 2
+    if [[ $NETNS_MODE == netns ]]; then
+        echo "# hosts: network namespaces d (dispatcher, ${NETNS_ADDR[d]}), h1 (${NETNS_ADDR[h1]}), h2 (${NETNS_ADDR[h2]})" >&3
+    else
+        echo "# hosts: loopback only, every host is 127.0.0.1 ($NETNS_WHY)" >&3
+    fi
+    local path in_h1=() in_h2=() ep
+    [[ -z ${NETNS_NS[h1]} ]] || in_h1=(ip netns exec "${NETNS_NS[h1]}")
+    [[ -z ${NETNS_NS[h2]} ]] || in_h2=(ip netns exec "${NETNS_NS[h2]}")
+    path=$(program $ch/zmq_pool)
+    : > "$BATS_TEST_TMPDIR/out"
+    netns_run d env --default-signal=INT "$path" --endpoint "tcp://${NETNS_ADDR[d]}:*" --local 0 \
+        --min-workers 4 --jobs 40 --job-ms 100 --time-limit-ms 1000 --lost-ms 500 \
+        > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" &
+    bg_pid=$!
+    ep=$(dispatcher_endpoint)
+    [[ $ep =~ ^tcp://${NETNS_ADDR[d]//./\\.}:[0-9]+$ ]] || fail "endpoint '$ep'"
+    start_worker a1 h1 "$ep" "${in_h1[@]}"
+    start_worker a2 h1 "$ep" "${in_h1[@]}"
+    start_worker b1 h2 "$ep" "${in_h2[@]}"
+    start_worker b2 h2 "$ep" "${in_h2[@]}"
+    wait_for_output 'job 6:'
+    kill -KILL "${worker_pid[a1]}" "${worker_pid[a2]}"
+    finish_background
+    wait_workers a1 a2 b1 b2
+    assert_equal "$status" 0
+    assert_one_result_per_job 40
+    assert_line --regexp '^worker [0-9]+ on host h1: no result for job [0-9]+ in 1500 ms: taken for dead, '
+    assert_line --regexp '^result: jobs=40 done=40 .* lost=0 resent=[12] duplicates=0$'
+    [[ $(sed -n 's/^host h2: \([0-9]*\) results.*/\1/p' <<<"$output") -gt 20 ]] || fail "$output"
+    # Nothing of the hosts is left once they are taken down.
+    netns_teardown
+    if [[ -n $NETNS_PREFIX ]]; then
+        run bash -c "{ ip netns list; ip -o link show; } | grep -F -- '$NETNS_PREFIX'"
+        assert_failure 1
+    fi
 }
