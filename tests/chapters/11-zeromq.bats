@@ -204,6 +204,15 @@ server_endpoint() {
     done
 }
 
+@test "raw_roundtrip: the bare Unix and TCP socket floor, in the same format; its socket file is removed" {
+    local t
+    for t in unix tcp; do
+        run_program $ch/raw_roundtrip --transport $t --count 500
+        assert_success
+        assert_output --regexp "^raw_roundtrip: 500 round trips over $t: [0-9]+\\.[0-9] us median, [0-9]+\\.[0-9] us p99, [0-9]+ per second$"
+    done
+}
+
 @test "nng_hello: the nng twin answers over inproc, ipc and tcp" {
     local t
     for t in inproc ipc tcp; do
