@@ -125,6 +125,27 @@ server_endpoint() {
     assert_line 'server: request 2 is 5000 bytes, over 1024: error reply'
 }
 
+@test "php hello_client.php (php-zmq) talks REQ/REP to the C server over tcp and ipc; gives up with none" {
+    command -v php > /dev/null || skip "php is not installed (scripts/deps.sh installs php8.2-cli)"
+    php -m | grep -qx zmq || skip "php's zmq extension is not installed (php8.2-zmq)"
+    local t ep
+    for t in tcp ipc; do
+        start_background $ch/zmq_hello_server --transport $t --requests 2
+        ep=$(server_endpoint)
+        run timeout 20 php "$IPCLAB_ROOT/chapters/$ch/php/hello_client.php" "$ep" 2
+        assert_success
+        assert_output "php: 'hello 1 from PHP' -> 'world: hello 1 from PHP'
+php: 'hello 2 from PHP' -> 'world: hello 2 from PHP'"
+        finish_background
+        assert_equal "$status" 0
+        assert_line "server: request 2 'hello 2 from PHP' answered"
+    done
+    # The server has gone: the PHP client's RCVTIMEO ends its wait.
+    run timeout 20 php "$IPCLAB_ROOT/chapters/$ch/php/hello_client.php" "$ep" 1
+    assert_failure 1
+    assert_output "php: no reply to 'hello 1 from PHP' in 1000 ms: giving up"
+}
+
 @test "zmq_hello_client runs its own server thread over inproc, ipc and tcp" {
     local t
     for t in inproc ipc tcp; do
