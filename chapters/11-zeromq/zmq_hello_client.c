@@ -82,6 +82,7 @@ static int send_request(void *req, const char *text)
     return zmq_send(req, padded, (size_t)size, 0) < 0 ? -1 : 0;
 }
 
+/* region: pirate */
 /* One request, with the lazy pirate's retries.  Returns 0 or 1 (gave up). */
 static int ask(void **req, long n)
 {
@@ -116,6 +117,7 @@ static int ask(void **req, long n)
     }
     return 1;
 }
+/* end region: pirate */
 
 int main(int argc, char **argv)
 {

@@ -57,6 +57,7 @@ long hello_serve(struct hello_server *s)
             break;
         }
         seen++;
+        /* region: malformed */
         if (more) {
             int frames = 1 + zh_drain(s->sock);
 
@@ -73,6 +74,7 @@ long hello_serve(struct hello_server *s)
             error_reply(s->sock, reply);
             continue;
         }
+        /* end region: malformed */
         if (seen == s->drop) {
             printf("server: request %ld '%.40s' left unanswered (socket closed)\n", seen, request);
             s->sock = rebind(s);

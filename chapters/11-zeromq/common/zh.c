@@ -66,6 +66,7 @@ static void bind_ipc_file(void *sock, const char *endpoint)
         zh_die(endpoint);
 }
 
+/* region: bind */
 void zh_bind(void *sock, int transport, const char *name, const char *endpoint,
              char *out, size_t size)
 {
@@ -92,6 +93,7 @@ void zh_bind(void *sock, int transport, const char *name, const char *endpoint,
     if (zmq_getsockopt(sock, ZMQ_LAST_ENDPOINT, out, &len) != 0)
         zh_die("zmq_getsockopt ZMQ_LAST_ENDPOINT");
 }
+/* end region: bind */
 
 void zh_connect(void *sock, const char *endpoint)
 {
@@ -99,6 +101,7 @@ void zh_connect(void *sock, const char *endpoint)
         zh_die(endpoint);
 }
 
+/* region: stop */
 static void on_stop(int sig)
 {
     stop_signal = sig;
@@ -116,6 +119,8 @@ void zh_stop_on_signals(void)
         if (sigaction(sigs[i], &sa, NULL) != 0)
             die("sigaction");
 }
+
+/* end region: stop */
 
 bool zh_stopping(void)
 {
