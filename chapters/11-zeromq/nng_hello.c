@@ -6,7 +6,7 @@
  * numbers (nng_strerror), not through errno.  Set beside zmq_hello_client,
  * the two read almost line for line.  The server is a thread of this
  * process, on a free port of 127.0.0.1 ("tcp://127.0.0.1:0"), a socket
- * file in a private 0700 directory, or inproc.
+ * file in a private 0700 directory, or inproc; or at --endpoint.
  *
  * Run:  nng_hello
  *       nng_hello --transport tcp --requests 5
@@ -26,10 +26,12 @@
 
 static int transport = 2;
 static const char *const transports[] = { "tcp", "ipc", "inproc", NULL };
+static const char *endpoint = NULL;
 static long requests = 3, timeout_ms = 1000;
 
 static const struct cli_option options[] = {
     CLI_OPTION_CHOICE("transport", &transport, transports, "KIND", "the wire to the server thread"),
+    CLI_OPTION_STRING("endpoint", &endpoint, "URL", "listen and dial exactly here (tcp://127.0.0.1:PORT, ipc://PATH)"),
     CLI_OPTION_LONG("requests", &requests, 1, 10000, "N", "requests to send"),
     CLI_OPTION_LONG("timeout-ms", &timeout_ms, 1, 60000, "MS", "longest wait for each reply"),
     CLI_OPTION_END
@@ -63,31 +65,50 @@ static void *server_main(void *arg)
 }
 /* end region: server */
 
+/* An ipc:// socket file goes away on every exit path (cleanup.h). */
+static void register_file(const char *url)
+{
+    sigset_t saved;
+
+    cleanup_block_signals(&saved);
+    cleanup_check(cleanup_add_path(url + strlen("ipc://")), "the socket file");
+    cleanup_unblock_signals(&saved);
+}
+
 static void listen_url(nng_socket rep, char *url, size_t size)
 {
     char dir[PATH_MAX];
     nng_listener listener;
-    sigset_t saved;
     int rv, port;
 
-    if (transport == 0) {
-        if ((rv = nng_listen(rep, "tcp://127.0.0.1:0", &listener, 0)) != 0)
+    if (endpoint != NULL) {
+        if (snprintf(url, size, "%s", endpoint) >= (int)size)
+            usage_error("--endpoint: longer than %zu characters", size - 1);
+    } else if (transport == 0) {
+        snprintf(url, size, "tcp://127.0.0.1:0");
+    }
+    if (strncmp(url, "tcp://", 6) == 0 && strrchr(url, ':') > url + 6) {
+        /* Port 0: the system picks one; the listener says which. */
+        char *colon = strrchr(url, ':');
+
+        if ((rv = nng_listen(rep, url, &listener, 0)) != 0)
             nng_die("nng_listen", rv);
         if ((rv = nng_listener_get_int(listener, NNG_OPT_TCP_BOUND_PORT, &port)) != 0)
             nng_die("nng_listener_get_int", rv);
-        snprintf(url, size, "tcp://127.0.0.1:%d", port);
+        snprintf(colon, size - (size_t)(colon - url), ":%d", port);
         return;
     }
-    if (transport == 2) {
+    if (endpoint != NULL) {
+        /* ipc:// or inproc:// as given */
+    } else if (transport == 2) {
         snprintf(url, size, "inproc://hello");
     } else {
         ipc_private_dir_create_or_die(dir, sizeof dir, "nng");
         if (snprintf(url, size, "ipc://%s/hello", dir) >= (int)size)
             fatal("ipc path too long in %s", dir);
-        cleanup_block_signals(&saved);
-        cleanup_check(cleanup_add_path(url + strlen("ipc://")), "the socket file");
-        cleanup_unblock_signals(&saved);
     }
+    if (strncmp(url, "ipc://", 6) == 0)
+        register_file(url);
     if ((rv = nng_listen(rep, url, NULL, 0)) != 0)
         nng_die("nng_listen", rv);
 }

@@ -175,7 +175,7 @@ php: 'hello 2 from PHP' -> 'world: hello 2 from PHP'"
         assert_line 'client 4: 25 replies to 25 requests, 25 its own, 0 another'"'"'s'
         # Every worker took part, and together they answered all.
         local sum
-        sum=$(sed -n 's/^worker [0-9]*: answered //p' <<<"$output" | paste -sd+ | bc)
+        sum=$(($(sed -n 's/^worker [0-9]*: answered //p' <<<"$output" | paste -sd+)))
         assert_equal "$sum" 100
     done
 }
@@ -216,6 +216,22 @@ php: 'hello 2 from PHP' -> 'world: hello 2 from PHP'"
     done
 }
 
+@test "zmq_broker, zmq_pipeline, zmq_pool: SIGTERM mid-run stops every thread and child, status 143" {
+    local args ready
+    for args in "zmq_broker --transport ipc --clients 16 --requests 10000:broker: clients connect to" \
+                "zmq_pipeline --transport ipc --tasks 20000 --task-us 1000:ventilator on" \
+                "zmq_pool --jobs 2000 --job-ms 20:dispatcher on"; do
+        ready=${args#*:}
+        # shellcheck disable=SC2086  # the words of $args
+        start_background $ch/${args%%:*}
+        wait_for_output "$ready"
+        finish_background TERM
+        assert_equal "$status" 143
+        refute_line --partial 'result:'
+    done
+    assert_line --regexp '^dispatcher: stopped by SIGTERM: [0-9]+ of 2000 jobs have a result$'
+}
+
 @test "zmq_roundtrip: one line in the benchmark's format, for each transport" {
     local t
     for t in inproc ipc tcp; do
@@ -242,6 +258,10 @@ php: 'hello 2 from PHP' -> 'world: hello 2 from PHP'"
         assert_line --index 0 --regexp "^server thread on $t://"
         assert_line --index 2 "client: 'hello 2' -> 'world: hello 2'"
     done
+    # An explicit endpoint, port 0: the listener reports the port it got.
+    run_program $ch/nng_hello --endpoint tcp://127.0.0.1:0 --requests 1
+    assert_success
+    assert_line --index 0 --regexp '^server thread on tcp://127\.0\.0\.1:[1-9][0-9]*$'
 }
 
 # --- the distributed pool -------------------------------------------------

@@ -14,6 +14,7 @@
 const char *const zh_transport_names[] = { "tcp", "ipc", "inproc", NULL };
 
 static volatile sig_atomic_t stop_signal;
+static int done_pipe[2] = { -1, -1 };
 static char private_dir[PATH_MAX];
 
 _Noreturn void zh_die(const char *what)
@@ -104,7 +105,14 @@ void zh_connect(void *sock, const char *endpoint)
 /* region: stop */
 static void on_stop(int sig)
 {
+    int saved = errno;
+
     stop_signal = sig;
+    /* Wakes zh_done_wait() even if the signal came before its read(). */
+    if (done_pipe[1] >= 0 && write(done_pipe[1], "s", 1) < 0) {
+        /* full or closed: the flag is set anyway */
+    }
+    errno = saved;
 }
 
 void zh_stop_on_signals(void)
@@ -144,8 +152,6 @@ void zh_thread(pthread_t *thread, void *(*fn)(void *), void *arg)
         die_errnum(rc, "pthread_create");
 }
 
-static int done_pipe[2] = { -1, -1 };
-
 void zh_done_init(void)
 {
     if (pipe(done_pipe) != 0)
@@ -161,17 +167,15 @@ bool zh_done_wait(int n)
 {
     char byte;
 
-    while (n > 0) {
+    while (n > 0 && !zh_stopping()) {
         ssize_t got = read(done_pipe[0], &byte, 1);
 
-        if (got == 1)
+        if (got == 1 && byte == 'd')
             n--;
         else if (got < 0 && errno != EINTR)
             die("read");
-        if (zh_stopping())
-            return false;
     }
-    return true;
+    return !zh_stopping();
 }
 
 int zh_send(void *sock, const char *text, bool more)

@@ -297,7 +297,11 @@ int zd_run(void *sock, const struct zd_options *options)
     for (int i = 0; i < nworkers; i++)
         if (!workers[i].dead)
             send_to(&workers[i], "STOP");
-    summary(started ? monotonic_ns() - start : 0);
+    if (zh_stopping())
+        printf("dispatcher: stopped by %s: %ld of %ld jobs have a result\n",
+               signal_name(zh_stop_signal()), finished, o->jobs);
+    else
+        summary(started ? monotonic_ns() - start : 0);
     free(jobs);
     free(queue);
     free(latency);
