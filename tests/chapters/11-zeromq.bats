@@ -331,6 +331,24 @@ assert_one_result_per_job() {
     [[ $(sed -n 's/^host b: \([0-9]*\) results.*/\1/p' <<<"$output") -gt 20 ]] || fail "$output"
 }
 
+@test "zmq_pool: a worker only slow (SIGSTOP, then SIGCONT) is taken for dead; its late result is not a second one" {
+    start_background $ch/zmq_pool --local 0 --min-workers 2 --jobs 30 --job-ms 50 \
+        --time-limit-ms 300 --lost-ms 300
+    local ep
+    ep=$(dispatcher_endpoint)
+    start_worker a1 a "$ep"
+    start_worker b1 b "$ep"
+    wait_for_output 'job 4:'
+    kill -STOP "${worker_pid[a1]}"
+    wait_for_output 'on host a: no result for job'
+    kill -CONT "${worker_pid[a1]}"
+    finish_background
+    wait_workers a1 b1
+    assert_equal "$status" 0
+    assert_one_result_per_job 30
+    assert_line --regexp '^result: jobs=30 done=30 exited=0 killed=0 timed_out=0 lost=0 resent=1 duplicates=[01]$'
+}
+
 @test "zmq_pool: with every worker gone, the jobs left are reported lost after --wait-ms" {
     start_background $ch/zmq_pool --local 0 --jobs 20 --job-ms 100 --time-limit-ms 500 --lost-ms 300 \
         --resends 1 --wait-ms 1000

@@ -123,6 +123,12 @@ static void dispatch(void)
 
         if (w->dead || w->job != 0)
             continue;
+        /* A job queued again may have had its result meanwhile, from the
+         * worker taken for dead, which was only slow. */
+        while (qhead < qtail && jobs[queue[qhead]].state == FINISHED)
+            qhead++;
+        if (qhead == qtail)
+            break;
         id = queue[qhead];
         spec_of(id, spec, sizeof spec);
         snprintf(text, sizeof text, "JOB %ld %ld %s", id, o->time_limit_ms, spec);
@@ -189,6 +195,10 @@ static void on_message(const unsigned char *id, size_t idlen, const char *text)
         }
         if (w == NULL)
             return;                       /* table full: it gets no work */
+        if (w->job != 0 && jobs[w->job].state == OUT) {
+            jobs[w->job].state = WAITING;  /* it started afresh: its job is gone */
+            queue[qtail++] = w->job;
+        }
         snprintf(w->host, sizeof w->host, "%s", host);
         w->pid = pid;
         w->dead = false;
