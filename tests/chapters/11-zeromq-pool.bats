@@ -83,6 +83,27 @@ assert_one_result_per_job() {
     [[ $(sed -n 's/^host b: \([0-9]*\) results.*/\1/p' <<<"$output") -gt 20 ]] || fail "$output"
 }
 
+@test "zmq_pool --resends 0: the jobs of a killed host are reported lost after the bound, the rest done" {
+    start_background $ch/zmq_pool --local 0 --min-workers 3 --jobs 30 --job-ms 100 \
+        --time-limit-ms 400 --lost-ms 300 --resends 0
+    local ep
+    ep=$(dispatcher_endpoint)
+    start_worker a1 a "$ep"
+    start_worker a2 a "$ep"
+    start_worker b1 b "$ep"
+    wait_for_output 'job 4:'
+    kill -KILL "${worker_pid[a1]}" "${worker_pid[a2]}"
+    finish_background
+    wait_workers a1 a2 b1
+    assert_equal "$status" 1
+    assert_one_result_per_job 30
+    assert_line --regexp '^job [0-9]+: lost: sent 1 time, no result$'
+    local done lost
+    done=$(result_field done) lost=$(result_field lost)
+    ((lost >= 1 && lost <= 2 && done + lost == 30)) || fail "done $done, lost $lost"
+    assert_equal "$(result_field resent)" 0
+}
+
 @test "zmq_pool: a worker only slow (SIGSTOP, then SIGCONT) is taken for dead; its late result is not a second one" {
     start_background $ch/zmq_pool --local 0 --min-workers 2 --jobs 30 --job-ms 50 \
         --time-limit-ms 300 --lost-ms 300

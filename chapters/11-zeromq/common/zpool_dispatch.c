@@ -81,7 +81,10 @@ static void finish(long id, enum zpool_outcome outcome, int code, long ms, const
     case ZPOOL_EXITED: snprintf(what, sizeof what, "exited with status %d", code); break;
     case ZPOOL_KILLED: snprintf(what, sizeof what, "killed by %s", signal_name(code)); break;
     case ZPOOL_TIMED_OUT: snprintf(what, sizeof what, "timed out after %ld ms", o->time_limit_ms); break;
-    default: snprintf(what, sizeof what, "lost: sent %d times, no result", jobs[id].sends); break;
+    default:
+        snprintf(what, sizeof what, "lost: sent %d time%s, no result", jobs[id].sends,
+                 jobs[id].sends == 1 ? "" : "s");
+        break;
     }
     if (w != NULL)
         printf("job %ld: %s (host %s, worker %ld)\n", id, what, w->host, w->pid);
