@@ -29,6 +29,7 @@ libzmq3-dev
 libnng-dev
 php8.2-zmq
 libstrophe-dev
+iproute2
 "
 # libev-dev: chapter 10's event loop (qdaemon).
 # php8.2-cli: the PHP test peers of chapters 09 (shmop, sysvshm) and 10
@@ -36,6 +37,8 @@ libstrophe-dev
 # libzmq3-dev, libnng-dev: chapter 11 (ZeroMQ, and nng's REQ/REP twin) and
 # chapter 13's benchmark; php8.2-zmq: chapter 11's PHP client.
 # libstrophe-dev: chapter 12's XMPP clients.
+# iproute2: ip, which chapter 11's tests use to make network namespaces
+# joined by veth pairs (several hosts on one machine, as root).
 # procps: ps, used by the leak guard; util-linux: ipcs, taskset.
 # pandoc, graphviz: tests/book.bats builds a small HTML book (no TeX).
 

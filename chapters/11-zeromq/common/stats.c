@@ -1,0 +1,20 @@
+/* stats.c - see stats.h. */
+#include "stats.h"
+
+#include <stdlib.h>
+
+static int by_value(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+void stats_us(uint64_t *ns, size_t n, double *median_us, double *p99_us)
+{
+    size_t p99 = (n * 99 + 99) / 100;   /* nearest rank: ceil(0.99 n) */
+
+    qsort(ns, n, sizeof ns[0], by_value);
+    *median_us = (double)ns[(n - 1) / 2] / 1000.0;
+    *p99_us = (double)ns[(p99 > 0 ? p99 : 1) - 1] / 1000.0;
+}

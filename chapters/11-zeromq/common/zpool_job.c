@@ -1,0 +1,112 @@
+/* zpool_job.c - a job of the distributed pool, run in a child process.
+ *
+ * The child of a process that runs zmq's threads may only make
+ * async-signal-safe calls (another thread may hold a lock the child would
+ * need), so the job body is nanosleep, abort and _exit, and the parent
+ * waits for it in poll() on a pipe the child holds open: end-of-file says
+ * the child ended, the poll's timeout that it overran its limit. */
+#include "zpool.h"
+
+#include "ipclab.h"
+#include "zh.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *const names[ZPOOL_OUTCOMES] = { "done", "exited", "killed", "timed out", "lost" };
+
+const char *zpool_outcome_name(enum zpool_outcome outcome)
+{
+    return outcome < ZPOOL_OUTCOMES ? names[outcome] : "?";
+}
+
+static _Noreturn void job_body(const char *spec)
+{
+    long ms = 0, code = 0;
+    struct timespec t;
+    struct sigaction dfl;
+
+    /* The worker's stop handler only sets a flag: the job dies of them. */
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigaction(SIGTERM, &dfl, NULL);
+    sigaction(SIGINT, &dfl, NULL);
+    sigaction(SIGHUP, &dfl, NULL);
+
+    if (sscanf(spec, "ok %ld", &ms) == 1) {
+        t.tv_sec = ms / 1000;
+        t.tv_nsec = (ms % 1000) * 1000000L;
+        while (nanosleep(&t, &t) != 0 && errno == EINTR)
+            ;
+        _exit(0);
+    }
+    if (sscanf(spec, "exit %ld", &code) == 1)
+        _exit((int)code & 0xff);
+    if (strcmp(spec, "crash") == 0)
+        abort();
+    if (strcmp(spec, "hang") == 0)
+        for (;;)
+            pause();
+    _exit(126);                          /* a spec this worker does not know */
+}
+
+enum zpool_outcome zpool_run(const char *spec, long limit_ms, int *code, int *pid)
+{
+    int fds[2], handle, status;
+    struct pollfd pfd;
+    uint64_t deadline = monotonic_ns() + (uint64_t)limit_ms * 1000000u;
+    pid_t child;
+    bool timed_out = false;
+
+    if (pipe(fds) != 0)
+        die("pipe");
+    child = fork_child_or_die(&handle);
+    if (child == 0) {
+        close(fds[0]);                   /* fds[1] stays open until the end */
+        job_body(spec);
+    }
+    close(fds[1]);
+    *pid = (int)child;
+    pfd.fd = fds[0];
+    pfd.events = POLLIN;
+    for (;;) {
+        uint64_t now = monotonic_ns();
+        int left = now >= deadline ? 0 : (int)((deadline - now) / 1000000u) + 1;
+        int rc = poll(&pfd, 1, left);
+
+        if (rc > 0)
+            break;                       /* end-of-file: the child ended */
+        if (rc == 0 && monotonic_ns() >= deadline) {
+            timed_out = true;
+            kill(child, SIGKILL);
+            break;
+        }
+        if (rc < 0 && errno != EINTR)
+            die("poll");
+        if (rc < 0 && zh_stopping()) {
+            kill(child, SIGKILL);
+            break;
+        }
+    }
+    close(fds[0]);
+    while (waitpid(child, &status, 0) < 0)
+        if (errno != EINTR)
+            die("waitpid");
+    cleanup_forget(handle);
+    *code = 0;
+    if (timed_out)
+        return ZPOOL_TIMED_OUT;
+    if (WIFSIGNALED(status)) {
+        *code = WTERMSIG(status);
+        return ZPOOL_KILLED;
+    }
+    *code = WEXITSTATUS(status);
+    return *code == 0 ? ZPOOL_DONE : ZPOOL_EXITED;
+}
