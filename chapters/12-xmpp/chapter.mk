@@ -1,0 +1,25 @@
+# chapters/12-xmpp/chapter.mk - included by the top Makefile.
+#
+# Every program here talks XMPP through libstrophe (libstrophe-dev) and
+# shares common/xs.o (log in, run until, log out).  The server itself is
+# ejabberd, started privately by xmpp-server.sh.
+
+CH12_DIR := chapters/12-xmpp
+CH12 := $(BUILD)/$(CH12_DIR)
+CH12_COMMON := $(CH12)/common/xs.o
+CH12_PROGRAMS := $(patsubst $(CH12_DIR)/%.c,$(CH12)/%,$(wildcard $(CH12_DIR)/*.c))
+
+$(CH12_PROGRAMS): $(CH12_COMMON)
+$(CH12_PROGRAMS): LDLIBS += -lstrophe
+$(CH12_PROGRAMS:=.o) $(CH12_COMMON): ALL_CFLAGS += -I$(CH12_DIR)
+
+-include $(CH12_COMMON:.o=.d)
+
+# `make bench` gathers every chapter's benchmark (see chapter 07's chapter.mk).
+##bench: XMPP request/reply through ejabberd beside a Unix socket and ZeroMQ (ch. 12)
+bench: bench-12-xmpp
+
+bench-12-xmpp: $(CH12)/xmpp_echo $(CH12)/xmpp_workq
+	$(CH12_DIR)/bench.sh $(CH12)
+
+.PHONY: bench bench-12-xmpp
