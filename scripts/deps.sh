@@ -29,6 +29,7 @@ libzmq3-dev
 libnng-dev
 php8.2-zmq
 libstrophe-dev
+ejabberd
 "
 # libev-dev: chapter 10's event loop (qdaemon).
 # php8.2-cli: the PHP test peers of chapters 09 (shmop, sysvshm) and 10
@@ -36,6 +37,10 @@ libstrophe-dev
 # libzmq3-dev, libnng-dev: chapter 11 (ZeroMQ, and nng's REQ/REP twin) and
 # chapter 13's benchmark; php8.2-zmq: chapter 11's PHP client.
 # libstrophe-dev: chapter 12's XMPP clients.
+# ejabberd: chapter 12's broker.  Its tests start a private instance
+# (chapters/12-xmpp/xmpp-server.sh); Debian's postinst would start the
+# system-wide service too, listening on every interface on 5222, 5269,
+# 5280..., so it is installed with service start-up refused (below).
 # procps: ps, used by the leak guard; util-linux: ipcs, taskset.
 # pandoc, graphviz: tests/book.bats builds a small HTML book (no TeX).
 
@@ -85,5 +90,23 @@ fi
 echo "deps.sh: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
 $run apt-get update -qq
+# A package's postinst starts its service through invoke-rc.d, which asks
+# /usr/sbin/policy-rc.d first: exit status 101 means "not allowed".  Only
+# when no such file exists (a machine's own policy is left alone), and
+# removed afterwards, whatever happens.
+policy=/usr/sbin/policy-rc.d
+made_policy=
+case " $missing " in
+    *" ejabberd "*)
+        if [ ! -e $policy ]; then
+            $run sh -c "printf '#!/bin/sh\nexit 101\n' > $policy && chmod 755 $policy"
+            made_policy=1
+            trap '$run rm -f $policy' EXIT
+        fi ;;
+esac
 # shellcheck disable=SC2086
 $run apt-get install -y -qq --no-install-recommends $missing
+if [ -n "$made_policy" ]; then
+    $run rm -f $policy
+    trap - EXIT
+fi

@@ -10,10 +10,11 @@ CH12_COMMON := $(CH12)/common/xs.o
 CH12_PROGRAMS := $(patsubst $(CH12_DIR)/%.c,$(CH12)/%,$(wildcard $(CH12_DIR)/*.c))
 
 $(CH12_PROGRAMS): $(CH12_COMMON)
+$(CH12)/xmpp_workq: $(CH12)/common/rtt.o
 $(CH12_PROGRAMS): LDLIBS += -lstrophe
-$(CH12_PROGRAMS:=.o) $(CH12_COMMON): ALL_CFLAGS += -I$(CH12_DIR)
+$(CH12_PROGRAMS:=.o) $(CH12_COMMON) $(CH12)/common/rtt.o: ALL_CFLAGS += -I$(CH12_DIR)
 
--include $(CH12_COMMON:.o=.d)
+-include $(CH12_COMMON:.o=.d) $(CH12)/common/rtt.d
 
 # `make bench` gathers every chapter's benchmark (see chapter 07's chapter.mk).
 ##bench: XMPP request/reply through ejabberd beside a Unix socket and ZeroMQ (ch. 12)
