@@ -94,8 +94,11 @@ $run apt-get update -qq
 # /usr/sbin/policy-rc.d first: exit status 101 means "not allowed".  Only
 # when no such file exists (a machine's own policy is left alone), and
 # removed afterwards, whatever happens.
+# Its maintainer scripts may also run ejabberdctl, whose Erlang starts the
+# epmd daemon: stopped afterwards unless one ran before.
 policy=/usr/sbin/policy-rc.d
 made_policy=
+epmd_before=$(pgrep -x epmd || true)
 case " $missing " in
     *" ejabberd "*)
         if [ ! -e $policy ]; then
@@ -109,4 +112,12 @@ $run apt-get install -y -qq --no-install-recommends $missing
 if [ -n "$made_policy" ]; then
     $run rm -f $policy
     trap - EXIT
+fi
+# On a machine run by systemd the postinst also enabled the service for
+# the next boot: ipclab never wants it, so it is disabled.
+case " $missing " in
+    *" ejabberd "*) [ ! -d /run/systemd/system ] || $run systemctl disable --now ejabberd >/dev/null 2>&1 || true ;;
+esac
+if [ -z "$epmd_before" ] && pgrep -x epmd >/dev/null; then
+    $run epmd -kill >/dev/null 2>&1 || true
 fi
