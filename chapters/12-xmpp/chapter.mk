@@ -14,6 +14,14 @@ $(CH12)/xmpp_workq: $(CH12)/common/rtt.o
 $(CH12_PROGRAMS): LDLIBS += -lstrophe
 $(CH12_PROGRAMS:=.o) $(CH12_COMMON) $(CH12)/common/rtt.o: ALL_CFLAGS += -I$(CH12_DIR)
 
+# The server script goes next to the programs, so `cd build/chapters/12-xmpp`
+# finds it, and so do the book's runs (their PATH starts there).  Linking
+# takes only .o and .a prerequisites: the script is not linked.
+$(CH12)/xmpp-server.sh: $(CH12_DIR)/xmpp-server.sh
+	@mkdir -p $(@D)
+	cp $< $@
+$(CH12_PROGRAMS): $(CH12)/xmpp-server.sh
+
 -include $(CH12_COMMON:.o=.d) $(CH12)/common/rtt.d
 
 # `make bench` gathers every chapter's benchmark (see chapter 07's chapter.mk).

@@ -39,12 +39,21 @@ struct bot {
     struct xs_session *s;
 };
 
+/* One line per stanza, for the first SAY_MAX: enough to follow a demo,
+ * not a flood when a benchmark sends thousands. */
+#define SAY_MAX 20
+
 static void say(const char *fmt, const char *a, const char *b)
 {
-    if (!quiet) {
-        printf(fmt, a ? a : "?", b ? b : "");
-        putchar('\n');
+    static long said = 0;
+    if (quiet || said > SAY_MAX)
+        return;
+    if (said++ == SAY_MAX) {
+        printf("xmpp_echo: (no line for the next messages: only the first %d are shown)\n", SAY_MAX);
+        return;
     }
+    printf(fmt, a ? a : "?", b ? b : "");
+    putchar('\n');
 }
 
 static int on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *userdata)
