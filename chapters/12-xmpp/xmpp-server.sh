@@ -11,6 +11,9 @@
 #       processes are gone and its port is closed, then removes DIR.
 #   xmpp-server.sh port DIR
 #       prints the port of the server running from DIR.
+#   xmpp-server.sh online DIR JID
+#       waits until the server lists JID (user@domain/resource) among its
+#       connected sessions, asking with the admin command.
 #
 # Everything the server writes stays in DIR: the configuration (-d, -c, -f:
 # nothing is read from /etc/ejabberd), the Mnesia database (-s: not
@@ -27,7 +30,7 @@ ejabberdctl=${EJABBERDCTL:-/usr/sbin/ejabberdctl}
 
 fail() { echo "$me: $*" >&2; exit 1; }
 usage() {
-    echo "Usage: $me start DIR [USER:PASSWORD]... | stop DIR | port DIR" >&2
+    echo "Usage: $me start DIR [USER:PASSWORD]... | stop DIR | port DIR | online DIR JID" >&2
     exit 2
 }
 
@@ -77,6 +80,7 @@ EJABBERD_PID_PATH=$dir/ejabberd.pid
 CONTRIB_MODULES_PATH=$dir/modules
 CONTRIB_MODULES_CONF_DIR=$dir/modules.d
 CFG
+    # region: config
     # One client listener, no TLS (loopback only), passwords kept plain so
     # every SASL mechanism works, offline storage on (store and forward).
     cat > "$dir/ejabberd.yml" <<YML
@@ -110,6 +114,7 @@ modules:
   mod_offline:
     access_max_user_messages: max_user_offline_messages
 YML
+    # end region: config
     echo "$port" > "$dir/port"
 }
 
@@ -146,7 +151,7 @@ start() {
 }
 
 stop() {
-    local dir=$1 port deadline pids
+    local dir=$1 given=$1 port deadline pids
     [[ -f $dir/ejabberdctl.cfg ]] || fail "$dir holds no server started by $me"
     dir=$(cd "$dir" && pwd)
     port=$(cat "$dir/port")
@@ -163,7 +168,19 @@ stop() {
     port_open "$port" && fail "port $port still accepts connections after the stop"
     port_open $((port + 1)) && fail "port $((port + 1)) still accepts connections after the stop"
     rm -rf "$dir"
-    echo "$me: stopped; no process, port $port closed, $dir removed" >&2
+    echo "$me: stopped; no process, port $port closed, $given removed" >&2
+}
+
+online() {
+    local dir=$1 jid=$2 deadline=$((SECONDS + timeout))
+    [[ -f $dir/ejabberdctl.cfg ]] || fail "$dir holds no server started by $me"
+    dir=$(cd "$dir" && pwd)
+    # Each question starts an Erlang VM (about half a second): no pause
+    # is needed between them.
+    until ctl "$dir" connected_users 2>/dev/null | grep -qxF -- "$jid"; do
+        ((SECONDS < deadline)) || fail "$jid did not log in within $timeout s"
+    done
+    echo "$me: $jid is online" >&2
 }
 
 (($# >= 2)) || usage
@@ -171,5 +188,6 @@ case $1 in
     start) shift; start "$@" ;;
     stop) (($# == 2)) || usage; stop "$2" ;;
     port) (($# == 2)) || usage; cat "$2/port" ;;
+    online) (($# == 3)) || usage; online "$2" "$3" ;;
     *) usage ;;
 esac

@@ -35,6 +35,7 @@ static bool verbose = false;
 struct peer {
     int me;                  /* 0 alice, 1 bob */
     struct xs_session s;
+    struct xs_handler handlers[3];   /* installed at each login */
     char other[256];         /* the other's bare JID */
     long received, next;     /* live messages: how many, which one is due */
     bool in_order;
@@ -127,12 +128,12 @@ static void send_body(struct peer *from, const char *kind, long n)
 static void log_in(xmpp_ctx_t *ctx, int who)
 {
     struct peer *p = &peers[who];
-    if (xs_open(&p->s, ctx, &acc[who], true) < 0) {
+    p->handlers[0] = (struct xs_handler){ on_presence, "presence", p };
+    p->handlers[1] = (struct xs_handler){ on_message, "message", p };
+    if (xs_open(&p->s, ctx, &acc[who], true, p->handlers) < 0) {
         fprintf(stderr, "xmpp_chat: %s: %s\n", names[who], p->s.why);
         exit(1);
     }
-    xmpp_handler_add(p->s.conn, on_presence, NULL, "presence", NULL, p);
-    xmpp_handler_add(p->s.conn, on_message, NULL, "message", NULL, p);
     printf("%s: logged in as %s\n", names[who], xmpp_conn_get_bound_jid(p->s.conn));
 }
 
@@ -150,6 +151,7 @@ static int on_barrier(xmpp_conn_t *conn, xmpp_stanza_t *st, void *userdata)
     return 0;
 }
 
+/* region: barrier */
 /* The server handles one stream's stanzas in order: once it answered an iq
  * sent after the messages, it has stored every one of them. */
 static void server_round_trip(struct peer *p, long timeout_ms)
@@ -171,6 +173,7 @@ static void server_round_trip(struct peer *p, long timeout_ms)
     }
 }
 
+/* end region: barrier */
 static void wait_for(xmpp_ctx_t *ctx, bool (*cond)(void *), void *arg, const char *what)
 {
     if (!xs_run_until(ctx, cond, arg, acc[0].timeout_ms)) {

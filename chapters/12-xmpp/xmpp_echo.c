@@ -56,6 +56,7 @@ static void say(const char *fmt, const char *a, const char *b)
     putchar('\n');
 }
 
+/* region: answer */
 static int on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *userdata)
 {
     struct bot *bot = userdata;
@@ -103,6 +104,7 @@ static int on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *userdata)
     return 1;
 }
 
+/* end region: answer */
 /* An iq get or set the bot has no handler for must get an error back, or
  * the asker waits forever. */
 static int on_iq(xmpp_conn_t *conn, xmpp_stanza_t *st, void *userdata)
@@ -161,14 +163,15 @@ int main(int argc, char **argv)
 
     xmpp_ctx_t *ctx = xs_ctx_new(verbose);
     struct xs_session s;
-    if (xs_open(&s, ctx, &account, true) < 0) {
+    struct bot bot = { 0, 0, 0, xs_now_ms() + lifetime_ms, &s };
+    const struct xs_handler handlers[] = {
+        { on_message, "message", &bot }, { on_iq, "iq", &bot }, { NULL, NULL, NULL },
+    };
+    if (xs_open(&s, ctx, &account, true, handlers) < 0) {
         fprintf(stderr, "xmpp_echo: %s\n", s.why);
         xs_ctx_free(ctx);
         return 1;
     }
-    struct bot bot = { 0, 0, 0, xs_now_ms() + lifetime_ms, &s };
-    xmpp_handler_add(s.conn, on_message, NULL, "message", NULL, &bot);
-    xmpp_handler_add(s.conn, on_iq, NULL, "iq", NULL, &bot);
     printf("xmpp_echo: online as %s\n", xmpp_conn_get_bound_jid(s.conn));
 
     /* The lifetime bounds the wait; should_stop ends it earlier. */

@@ -49,7 +49,10 @@ static int on_stanza(xmpp_conn_t *conn, xmpp_stanza_t *st, void *userdata)
     xmpp_ctx_t *ctx = xmpp_conn_get_context(conn);
     const char *name = xmpp_stanza_get_name(st), *type = xmpp_stanza_get_type(st);
     const char *from = xmpp_stanza_get_from(st);
-    if (strcmp(name, "message") != 0 && strcmp(name, "iq") != 0)
+    const char *id = xmpp_stanza_get_id(st);
+    /* Messages, and the answer to our own iq (not libstrophe's login ones). */
+    if (strcmp(name, "message") != 0 &&
+        (strcmp(name, "iq") != 0 || id == NULL || strcmp(id, "ipclab-q1") != 0))
         return 1;
     if (type != NULL && strcmp(type, "error") == 0) {
         xmpp_stanza_t *err = xmpp_stanza_get_child_by_name(st, "error");
@@ -141,15 +144,14 @@ int main(int argc, char **argv)
 
     xmpp_ctx_t *ctx = xs_ctx_new(verbose);
     struct xs_session s;
-    if (xs_open(&s, ctx, &account, false) < 0) {
+    struct reply r = { false, "" };
+    const struct xs_handler handlers[] = { { on_stanza, NULL, &r }, { NULL, NULL, NULL } };
+    if (xs_open(&s, ctx, &account, false, wait_reply ? handlers : NULL) < 0) {
         fprintf(stderr, "xmpp_send: %s\n", s.why);
         xs_ctx_free(ctx);
         free(text);
         return 1;
     }
-    struct reply r = { false, "" };
-    if (wait_reply)
-        xmpp_handler_add(s.conn, on_stanza, NULL, NULL, NULL, &r);
     xmpp_stanza_t *st = make_stanza(ctx, message);
     xmpp_send(s.conn, st);
     xmpp_stanza_release(st);

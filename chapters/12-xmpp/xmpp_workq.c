@@ -149,7 +149,7 @@ int main(int argc, char **argv)
 
     xmpp_ctx_t *ctx = xs_ctx_new(verbose);
     struct xs_session s;
-    if (xs_open(&s, ctx, &account, false) < 0) {
+    if (xs_open(&s, ctx, &account, false, NULL) < 0) {
         fprintf(stderr, "xmpp_workq: %s\n", s.why);
         xs_ctx_free(ctx);
         free(body);

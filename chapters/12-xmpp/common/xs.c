@@ -121,7 +121,9 @@ static bool closed(void *arg)
     return s->state == XS_CLOSED || s->state == XS_FAILED;
 }
 
-int xs_open(struct xs_session *s, xmpp_ctx_t *ctx, const struct xs_account *a, bool presence)
+/* region: login */
+int xs_open(struct xs_session *s, xmpp_ctx_t *ctx, const struct xs_account *a, bool presence,
+            const struct xs_handler *handlers)
 {
     memset(s, 0, sizeof *s);
     s->ctx = ctx;
@@ -139,6 +141,10 @@ int xs_open(struct xs_session *s, xmpp_ctx_t *ctx, const struct xs_account *a, b
     /* Loopback to a private server without a certificate: no TLS, and no
      * stream management (a closed stream should end the session). */
     xmpp_conn_set_flags(s->conn, XMPP_CONN_FLAG_DISABLE_TLS | XMPP_CONN_FLAG_DISABLE_SM);
+    /* Before connecting: the server may route a stanza to the new resource
+     * as soon as it is bound, before libstrophe reports the login. */
+    for (const struct xs_handler *h = handlers; h != NULL && h->fn != NULL; h++)
+        xmpp_handler_add(s->conn, h->fn, NULL, h->name, NULL, h->arg);
     if (xmpp_connect_client(s->conn, a->host, (unsigned short)a->port, on_conn, s) != XMPP_EOK) {
         snprintf(s->why, sizeof s->why, "cannot reach the server at %s port %ld (%s)", a->host,
                  a->port, last_log[0] ? last_log : "unknown host?");
@@ -161,6 +167,7 @@ int xs_open(struct xs_session *s, xmpp_ctx_t *ctx, const struct xs_account *a, b
     return 0;
 }
 
+/* end region: login */
 int xs_close(struct xs_session *s, bool presence, long timeout_ms)
 {
     int rc = 0;

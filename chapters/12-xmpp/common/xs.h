@@ -27,6 +27,15 @@ struct xs_account {
 
 enum xs_state { XS_CONNECTING, XS_ONLINE, XS_FAILED, XS_CLOSED };
 
+/* A stanza handler, installed before the connection starts: a server may
+ * route a stanza to a new resource as soon as it is bound, before the
+ * login is reported, and one that arrives before its handler is lost. */
+struct xs_handler {
+    xmpp_handler fn;
+    const char *name;      /* "message", "presence", "iq" or NULL: all */
+    void *arg;
+};
+
 struct xs_session {
     xmpp_ctx_t *ctx;
     xmpp_conn_t *conn;
@@ -39,11 +48,13 @@ struct xs_session {
 xmpp_ctx_t *xs_ctx_new(bool verbose);
 void xs_ctx_free(xmpp_ctx_t *ctx);
 
-/* Logs in, waits (at most timeout_ms) until the session is bound and sends
- * the initial presence when `presence` is set.  Returns 0, or -1 with
+/* Installs `handlers` (may be NULL; ended by fn == NULL), logs in, waits
+ * (at most timeout_ms) until the session is bound, and sends the initial presence when
+ * `presence` is set.  Returns 0, or -1 with
  * s->why saying what failed: connection refused, unknown host, wrong
  * password, no answer in time. */
-int xs_open(struct xs_session *s, xmpp_ctx_t *ctx, const struct xs_account *a, bool presence);
+int xs_open(struct xs_session *s, xmpp_ctx_t *ctx, const struct xs_account *a, bool presence,
+            const struct xs_handler *handlers);
 
 /* Sends presence unavailable (when `presence`), closes the stream and waits
  * (at most timeout_ms) until the server closed its side too.  Returns 0, or
