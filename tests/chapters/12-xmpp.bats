@@ -152,6 +152,19 @@ ctl() {
     assert_line --regexp '^xmpp_echo: ignored a message without a body from alice@localhost/'
 }
 
+@test "php/xmpp_send.php: a PHP client over a plain socket gets the C bot's answer" {
+    start_bot
+    run timeout 20 php "$IPCLAB_ROOT/chapters/$ch/php/xmpp_send.php" "$port" alice alice-pw \
+        bot@localhost/echo "hello from PHP <&>"
+    assert_success
+    assert_output "reply from bot@localhost/echo: echo: hello from PHP <&>"
+    run timeout 20 php "$IPCLAB_ROOT/chapters/$ch/php/xmpp_send.php" "$port" alice wrong bot@localhost/echo x
+    assert_equal "$status" 1
+    assert_output --partial "xmpp_send.php: the server refused the login"
+    stop_bot
+    assert_line "xmpp_echo: answered alice@localhost/php: hello from PHP <&>"
+}
+
 @test "xmpp_echo: SIGTERM sends presence unavailable, closes the stream, exits 0; the server no longer lists it" {
     start_bot
     run ctl connected_users
