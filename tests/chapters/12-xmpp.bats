@@ -82,8 +82,10 @@ ctl() {
     ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null
     run grep -lszxF "HOME=$dir" /proc/[0-9]*/environ
     assert_output ""
-    run find /var/lib/ejabberd /var/log/ejabberd -newer "$stamp"
-    assert_output ""
+    local d
+    for d in /var/lib/ejabberd /var/log/ejabberd; do
+        [[ ! -d $d ]] || { run find "$d" -newer "$stamp"; assert_output ""; }
+    done
 }
 
 @test "xmpp_send: the bot answers through the broker, paired by the request's id" {
@@ -106,14 +108,15 @@ ctl() {
 }
 
 @test "xmpp_send: a server that is down and an unknown host are one line and status 1" {
-    # The second server's port is closed once it stopped: nothing listens.
+    # Nothing listens on port 1 here.
     run_program $ch/xmpp_send --port 1 --timeout-ms 2000
     assert_equal "$status" 1
     assert_equal "$stderr" "xmpp_send: cannot reach the server: connect: ECONNREFUSED (Connection refused)"
     run_program $ch/xmpp_send --host no-such-host.invalid --timeout-ms 2000
     assert_equal "$status" 1
     assert_equal "${#stderr_lines[@]}" 1
-    assert_output --partial "" && [[ $stderr == "xmpp_send: cannot reach the server at no-such-host.invalid"* ]]
+    [[ $stderr == "xmpp_send: cannot reach the server at no-such-host.invalid port 5222"* ]] ||
+        fail "unexpected: $stderr"
 }
 
 @test "xmpp_send: a malformed JID is a usage error, before any connection" {
@@ -165,7 +168,9 @@ ctl() {
     assert_line "xmpp_echo: answered alice@localhost/php: hello from PHP <&>"
 }
 
-@test "xmpp_echo: SIGTERM sends presence unavailable, closes the stream, exits 0; the server no longer lists it" {
+# (That presence unavailable reaches a contact is checked by the xmpp_chat
+# test: bob logs out through the same xs_close(), and alice sees it.)
+@test "xmpp_echo: SIGTERM closes the stream and exits 0; the server no longer lists the session" {
     start_bot
     run ctl connected_users
     assert_line "bot@localhost/echo"
