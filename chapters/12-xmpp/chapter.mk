@@ -25,7 +25,7 @@ $(CH12_PROGRAMS): $(CH12)/xmpp-server.sh
 -include $(CH12_COMMON:.o=.d) $(CH12)/common/rtt.d
 
 # `make bench` gathers every chapter's benchmark (see chapter 07's chapter.mk).
-##bench: XMPP request/reply through ejabberd beside a Unix socket and ZeroMQ (ch. 12)
+##bench-12-xmpp: XMPP request/reply through a private ejabberd beside a Unix socket and ZeroMQ (ch. 12; part of bench)
 bench: bench-12-xmpp
 
 bench-12-xmpp: $(CH12)/xmpp_echo $(CH12)/xmpp_workq
