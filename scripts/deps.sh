@@ -30,6 +30,7 @@ libnng-dev
 php8.2-zmq
 libstrophe-dev
 iproute2
+ejabberd
 "
 # libev-dev: chapter 10's event loop (qdaemon).
 # php8.2-cli: the PHP test peers of chapters 09 (shmop, sysvshm) and 10
@@ -39,6 +40,10 @@ iproute2
 # libstrophe-dev: chapter 12's XMPP clients.
 # iproute2: ip, which chapter 11's tests use to make network namespaces
 # joined by veth pairs (several hosts on one machine, as root).
+# ejabberd: chapter 12's broker.  Its tests start a private instance
+# (chapters/12-xmpp/xmpp-server.sh); Debian's postinst would start the
+# system-wide service too, listening on every interface on 5222, 5269,
+# 5280..., so it is installed with service start-up refused (below).
 # procps: ps, used by the leak guard; util-linux: ipcs, taskset.
 # pandoc, graphviz: tests/book.bats builds a small HTML book (no TeX).
 
@@ -88,5 +93,34 @@ fi
 echo "deps.sh: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
 $run apt-get update -qq
+# A package's postinst starts its service through invoke-rc.d, which asks
+# /usr/sbin/policy-rc.d first: exit status 101 means "not allowed".  Only
+# when no such file exists (a machine's own policy is left alone), and
+# removed afterwards, whatever happens.
+# Its maintainer scripts may also run ejabberdctl, whose Erlang starts the
+# epmd daemon: stopped afterwards unless one ran before.
+policy=/usr/sbin/policy-rc.d
+made_policy=
+epmd_before=$(pgrep -x epmd || true)
+case " $missing " in
+    *" ejabberd "*)
+        if [ ! -e $policy ]; then
+            $run sh -c "printf '#!/bin/sh\nexit 101\n' > $policy && chmod 755 $policy"
+            made_policy=1
+            trap '$run rm -f $policy' EXIT
+        fi ;;
+esac
 # shellcheck disable=SC2086
 $run apt-get install -y -qq --no-install-recommends $missing
+if [ -n "$made_policy" ]; then
+    $run rm -f $policy
+    trap - EXIT
+fi
+# On a machine run by systemd the postinst also enabled the service for
+# the next boot: ipclab never wants it, so it is disabled.
+case " $missing " in
+    *" ejabberd "*) [ ! -d /run/systemd/system ] || $run systemctl disable --now ejabberd >/dev/null 2>&1 || true ;;
+esac
+if [ -z "$epmd_before" ] && pgrep -x epmd >/dev/null; then
+    $run epmd -kill >/dev/null 2>&1 || true
+fi
