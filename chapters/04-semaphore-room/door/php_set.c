@@ -50,6 +50,7 @@ int php_set_join(key_t key, unsigned mode, int places, long timeout_ms, bool *ma
     if (semid < 0)
         die("semget key 0x%08lx", (unsigned long)key);
 
+    /* region: join */
     /* Wait until nobody is setting up, take the setup lock, count us in:
      * one semop, so nobody comes between. */
     struct sembuf enter[] = {
@@ -65,6 +66,7 @@ int php_set_join(key_t key, unsigned mode, int places, long timeout_ms, bool *ma
         die("semctl SETVAL");
     struct sembuf leave = { PHP_SEM_SETUP, -1, SEM_UNDO };
     semop_or_die(semid, &leave, 1, timeout_ms, "setup lock");
+    /* end region: join */
     *free_places = semctl(semid, PHP_SEM_DOOR, GETVAL);
     if (*free_places < 0)
         die("semctl GETVAL");

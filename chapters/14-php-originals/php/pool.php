@@ -42,6 +42,7 @@ function read_exactly(Socket $s, int $n): ?string
     return $buf;
 }
 
+/* region: start */
 // Starts one worker on a fresh socket pair; returns [process, our end].
 function start(string $worker, int $job, bool $raw): array
 {
@@ -61,6 +62,7 @@ function start(string $worker, int $job, bool $raw): array
     }
     return [$proc, $ours];
 }
+/* end region: start */
 
 $deadline = microtime(true) + 10;
 $next = 1;
