@@ -1,4 +1,4 @@
-/* send_signal.c - kill(2) from C to a process you name: the other side of a PHP pcntl_signal() handler.
+/* send_signal.c - kill(2) to a pid you name: the sender a PHP pcntl_signal() handler waits for.
  *
  * Lesson: a signal carries no data, only its number, and any process of
  * the same user may send one to any other by pid: kill(pid, sig).  That is

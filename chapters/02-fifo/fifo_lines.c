@@ -1,4 +1,4 @@
-/* fifo_lines.c - read text lines from a FIFO, whoever writes them (a PHP fwrite, echo, a C program).
+/* fifo_lines.c - read text lines from a FIFO, whoever writes them (PHP fwrite, echo, C).
  *
  * Lesson: a FIFO carries bytes, not lines or records: a writer's "hello\n"
  * may arrive in one read with the next line, or split across two.  A
@@ -37,7 +37,8 @@ static long count = 0, timeout_ms = 10000;
 static const char *fifo_path;
 
 static const struct cli_option options[] = {
-    CLI_OPTION_STRING("fifo", &fifo_path, "PATH", "read an existing FIFO (posix_mkfifo's) instead of making one"),
+    CLI_OPTION_STRING("fifo", &fifo_path, "PATH",
+                      "read an existing FIFO (posix_mkfifo's) instead of making one"),
     CLI_OPTION_LONG("count", &count, 0, 1000000, "N", "stop after N lines; 0: at end-of-file"),
     CLI_OPTION_LONG("timeout-ms", &timeout_ms, 1, 600000, "MS",
                     "longest wait for a writer, or for the next bytes"),

@@ -54,9 +54,11 @@ static const struct cli_option options[] = {
                     "stop after N messages; 0: when none comes for --timeout-ms"),
     CLI_OPTION_LONG("timeout-ms", &timeout_ms, 1, 600000, "MS", "longest wait for one message"),
     CLI_OPTION_LONG("type", &type, -1000000, 1000000, "MSGTYP", "msgrcv's msgtyp: 0 takes any type"),
-    CLI_OPTION_FLAG("attach", &attach, "take the queue that is there (PHP's, msg_send --create's) and leave it"),
+    CLI_OPTION_FLAG("attach", &attach,
+                    "take the queue that is there (PHP's, msg_send --create's) and leave it"),
     CLI_OPTION_FLAG("remove", &remove_it, "with --attach: remove the queue when done all the same"),
-    CLI_OPTION_STRING("mode", &mode_text, "MODE", "octal: the mode of the queue it creates (default 600)"),
+    CLI_OPTION_STRING("mode", &mode_text, "MODE",
+                      "octal: the mode of the queue it creates (default 600)"),
     CLI_OPTION_FLAG("php", &php, "print PHP serialize()d strings and numbers as their value"),
     CLI_OPTION_END
 };
@@ -211,7 +213,8 @@ int main(int argc, char **argv)
             break;
         holder_id = describe_holder(key, holder, sizeof holder);
         if (argc - first == 2 || tries == KEY_TRIES) {
-            warn_errnum(EEXIST, "msgget key 0x%08lx (ftok %s %d)", (unsigned long)key, path, proj_id);
+            warn_errnum(EEXIST, "msgget key 0x%08lx (ftok %s %d)", (unsigned long)key, path,
+                        proj_id);
             fprintf(stderr, "%s: the key is taken by %s; if it is left from a receiver\n"
                             "that was killed (kill -9), remove it with: ipcrm -q %d\n",
                     program_name, holder, holder_id);

@@ -58,9 +58,11 @@ static const struct cli_option options[] = {
                     "longest wait for room on a full queue"),
     CLI_OPTION_LONG("wait-ms", &wait_ms, 0, 60000, "MS",
                     "how long to look for a queue that is not there yet"),
-    CLI_OPTION_FLAG("create", &create, "make the queue if there is none, and leave it for a later receiver"),
+    CLI_OPTION_FLAG("create", &create,
+                    "make the queue if there is none, and leave it for a later receiver"),
     CLI_OPTION_STRING("mode", &mode_text, "MODE",
-                      "octal: the mode --create gives, and the most a queue found may grant (default 600)"),
+                      "octal: the mode --create gives, and the most a queue found may grant "
+                      "(default 600)"),
     CLI_OPTION_END
 };
 

@@ -331,7 +331,7 @@ static const struct cli_option options[] = {
     CLI_OPTION_FLAG("pin", &pin, "run every worker on one CPU"),
     CLI_OPTION_STRING("key", &key_path, "PATH",
                       "the door is the set of ftok(PATH, PROJ), as PHP's sem_get makes it"),
-    CLI_OPTION_STRING("mode", &mode_text, "MODE", "--key: the mode of a set it makes (default 600)"),
+    CLI_OPTION_STRING("mode", &mode_text, "MODE", "--key: mode of a set it makes (default 600)"),
     CLI_OPTION_END
 };
 

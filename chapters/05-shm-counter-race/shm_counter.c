@@ -295,7 +295,7 @@ static const struct cli_option options[] = {
                     "yield between load and store every N-th increment, 0: never"),
     CLI_OPTION_FLAG("pin", &pin, "run every worker on one CPU"),
     CLI_OPTION_FLAG("crash", &crash, "worker 0 is killed holding the semaphore, half-way"),
-    CLI_OPTION_STRING("key", &key_path, "PATH", "the counter is in the segment of ftok(PATH, PROJ)"),
+    CLI_OPTION_STRING("key", &key_path, "PATH", "the counter is in the segment of ftok(PATH,PROJ)"),
     CLI_OPTION_END
 };
 

@@ -1,4 +1,4 @@
-/* fd_worker.c - a worker that answers on a descriptor it inherited: one frame, in PHP's serialize() form or raw.
+/* fd_worker.c - answers on an inherited descriptor: one frame, PHP serialize() form or raw.
  *
  * Lesson: a descriptor survives exec unless it is close-on-exec, so a
  * parent can make a socketpair, start a program, and hand it one end by
