@@ -66,6 +66,7 @@ sigpipe_pending=()
 # by default (long enough to paste the msg_send command it prints).
 declare -A sigpipe_args=(
     [03-message-queues/msg_recv]="--timeout-ms 1000"
+    [02-fifo/fifo_lines]="--timeout-ms 1000"
 )
 
 # sigpipe_check NAME: runs NAME with its default arguments, stdout piped

@@ -8,11 +8,18 @@
  * would wait forever for a sender that never comes, so each wait is bounded.
  * The receive buffer holds the largest message the kernel allows (msgmax,
  * read at run time), so no message is too long for it.
+ * --attach turns it round: the queue was made earlier by someone else (a
+ * PHP script's msg_get_queue, msg_send --create) and holds messages sent
+ * before we came; the receiver takes them and leaves the queue (unless
+ * --remove).  --php recognises what PHP's msg_send() puts in a message by
+ * default, serialize()d text such as s:5:"hello";, and prints the value.
  *
  * Run:  msg_recv                              # a private key; prints how to send
  *       touch somefile
  *       msg_recv --count 2 somefile 7 &       # a key from a file and id you choose
  *       msg_send somefile 7 hello world
+ *       msg_send --create somefile A later &&
+ *       msg_recv --attach --remove --count 1 somefile A
  *
  * You should see the queue's id and key, the msg_send command that reaches
  * it, each message as it arrives, and the end:
@@ -33,6 +40,9 @@
 
 #define KEY_TRIES 10              /* fresh key files tried before giving up */
 static long count = 0, timeout_ms = 30000, type = 0;
+static bool attach = false, remove_it = false, php = false;
+static const char *mode_text;
+static unsigned mode = 0600;
 
 struct message {
     long mtype;
@@ -44,6 +54,12 @@ static const struct cli_option options[] = {
                     "stop after N messages; 0: when none comes for --timeout-ms"),
     CLI_OPTION_LONG("timeout-ms", &timeout_ms, 1, 600000, "MS", "longest wait for one message"),
     CLI_OPTION_LONG("type", &type, -1000000, 1000000, "MSGTYP", "msgrcv's msgtyp: 0 takes any type"),
+    CLI_OPTION_FLAG("attach", &attach,
+                    "take the queue that is there (PHP's, msg_send --create's) and leave it"),
+    CLI_OPTION_FLAG("remove", &remove_it, "with --attach: remove the queue when done all the same"),
+    CLI_OPTION_STRING("mode", &mode_text, "MODE",
+                      "octal: the mode of the queue it creates (default 600)"),
+    CLI_OPTION_FLAG("php", &php, "print PHP serialize()d strings and numbers as their value"),
     CLI_OPTION_END
 };
 
@@ -56,6 +72,7 @@ static const struct cli cli = {
     .operands_max = 2,
     .details = "Without PATH and PROJ_ID, the key comes from a fresh private file;\n"
                "the program prints the msg_send command that reaches the queue.\n"
+               "PROJ_ID: 1-255 or one character, as PHP's ftok($path, 'A') takes it.\n"
                "Takes messages of any length the system allows (msgmax).",
 };
 
@@ -67,7 +84,7 @@ static int create_queue(key_t key)
     int msqid, err;
 
     cleanup_block_signals(&saved);
-    msqid = msgget(key, IPC_CREAT | IPC_EXCL | 0600);
+    msqid = msgget(key, IPC_CREAT | IPC_EXCL | (int)mode);
     err = errno;
     if (msqid >= 0)
         cleanup_check(cleanup_add_sysv_msg(msqid), "message queue");
@@ -91,6 +108,57 @@ static int describe_holder(key_t key, char *buf, size_t size)
     return id;
 }
 
+/* --attach: the queue someone else made.  Not ours to remove, unless
+ * --remove says so (then registered, as a queue we made). */
+static int attach_queue(key_t key, const char *path, int proj_id)
+{
+    sigset_t saved;
+    int msqid, err;
+
+    cleanup_block_signals(&saved);
+    msqid = msgget(key, 0);
+    err = errno;
+    if (msqid >= 0 && remove_it)
+        cleanup_check(cleanup_add_sysv_msg(msqid), "message queue");
+    cleanup_unblock_signals(&saved);
+    if (msqid < 0) {
+        errno = err;
+        die("msgget key 0x%08lx (ftok %s %d): no queue to attach to", (unsigned long)key,
+            path, proj_id);
+    }
+    return msqid;
+}
+
+/* PHP's msg_send() serializes by default: a string "hi" travels as the 9
+ * bytes s:2:"hi"; and an integer 42 as i:42;.  Prints the value and says
+ * what it was, or returns false for anything else (printed as it is). */
+static bool print_php_value(const char *text, size_t len)
+{
+    size_t n = 0, i = 2;
+
+    if (len > 4 && text[0] == 's' && text[1] == ':') {
+        while (i < len && text[i] >= '0' && text[i] <= '9' && n <= len)
+            n = n * 10 + (size_t)(text[i++] - '0');
+        /* s:N:"...N bytes...";  the length must match exactly. */
+        if (i == 2 || n > len || len != i + n + 4 || text[i] != ':' || text[i + 1] != '"' ||
+            text[len - 2] != '"' || text[len - 1] != ';')
+            return false;
+        printf("\"%.*s\" (PHP serialize()d string, %zu bytes)", (int)n, text + i + 2, n);
+        return true;
+    }
+    if (len > 3 && text[0] == 'i' && text[1] == ':' && text[len - 1] == ';') {
+        i = text[2] == '-' ? 3 : 2;
+        if (i == len - 1)
+            return false;
+        for (size_t j = i; j < len - 1; j++)
+            if (text[j] < '0' || text[j] > '9')
+                return false;
+        printf("%.*s (PHP serialize()d integer)", (int)(len - 3), text + 2);
+        return true;
+    }
+    return false;
+}
+
 /* A buffer for the largest message the kernel takes now. */
 static struct message *message_buffer(size_t *text_max)
 {
@@ -108,17 +176,25 @@ int main(int argc, char **argv)
     struct ipc_keyfile keyfile;
     const char *path = NULL;
     char holder[96];
-    long proj_id = 1, received = 0;
+    int proj_id = 1;
+    long received = 0;
     key_t key = IPC_PRIVATE;
     struct message *m;
     size_t text_max;
     int first = cli_parse(&cli, argc, argv), msqid = -1, holder_id, err, flags = 0;
 
+    if (mode_text != NULL)
+        mode = parse_mode_option("--mode", mode_text);
+    if (attach && (argc - first != 2 || mode_text != NULL))
+        usage_error("--attach needs PATH and PROJ_ID, and takes no --mode (it creates nothing)");
+    if (remove_it && !attach)
+        usage_error("--remove goes with --attach (a queue msg_recv makes is always removed)");
+
     /* region: key */
     if (argc - first == 2) {
         path = argv[first];
-        proj_id = parse_long_option("PROJ_ID", argv[first + 1], 1, 255);
-        err = ipc_key_from_path(path, (int)proj_id, &key);
+        proj_id = parse_proj_id_option("PROJ_ID", argv[first + 1]);
+        err = ipc_key_from_path(path, proj_id, &key);
         if (err != 0)
             die_errnum(err, "ftok %s", path);
     } else if (argc - first != 0) {
@@ -127,7 +203,7 @@ int main(int argc, char **argv)
 
     /* The creator is the owner: IPC_EXCL refuses a queue someone else (or a
      * run killed with SIGKILL) left under this key, instead of sharing it. */
-    for (int tries = 1;; tries++) {
+    for (int tries = 1; !attach; tries++) {
         if (argc - first == 0) {
             key = ipc_private_key_or_die(&keyfile, (int)proj_id);
             path = keyfile.path;
@@ -137,7 +213,8 @@ int main(int argc, char **argv)
             break;
         holder_id = describe_holder(key, holder, sizeof holder);
         if (argc - first == 2 || tries == KEY_TRIES) {
-            warn_errnum(EEXIST, "msgget key 0x%08lx (ftok %s %ld)", (unsigned long)key, path, proj_id);
+            warn_errnum(EEXIST, "msgget key 0x%08lx (ftok %s %d)", (unsigned long)key, path,
+                        proj_id);
             fprintf(stderr, "%s: the key is taken by %s; if it is left from a receiver\n"
                             "that was killed (kill -9), remove it with: ipcrm -q %d\n",
                     program_name, holder, holder_id);
@@ -150,13 +227,16 @@ int main(int argc, char **argv)
         printf("key 0x%08lx from %s is taken (%s, probably left by a receiver\n"
                "killed with SIGKILL): trying another key file\n", (unsigned long)key, path, holder);
     }
+    if (attach)
+        msqid = attach_queue(key, path, proj_id);
     if (msqid < 0)
-        die("msgget key 0x%08lx (ftok %s %ld)", (unsigned long)key, path, proj_id);
+        die("msgget key 0x%08lx (ftok %s %d)", (unsigned long)key, path, proj_id);
     /* end region: key */
 
-    printf("queue id %d, key 0x%08lx from ftok(\"%s\", %ld)\n", msqid,
-           (unsigned long)key, path, proj_id);
-    printf("send to it with: msg_send %s %ld TEXT...\n", path, proj_id);
+    printf("%squeue id %d, key 0x%08lx from ftok(\"%s\", %d)\n", attach ? "attached to " : "",
+           msqid, (unsigned long)key, path, proj_id);
+    printf("send to it with: msg_send %s %s TEXT...\n", path,
+           argc - first == 2 ? argv[first + 1] : "1");
     m = message_buffer(&text_max);
     printf("ready: waiting up to %ld ms for each message of up to %zu bytes\n", timeout_ms, text_max);
 
@@ -184,7 +264,9 @@ int main(int argc, char **argv)
         if (got < 0)
             die("msgrcv");
         m->mtext[got] = '\0';
-        printf("received type=%ld \"%.*s\"", m->mtype, (int)got, m->mtext);
+        printf("received type=%ld ", m->mtype);
+        if (!php || !print_php_value(m->mtext, (size_t)got))
+            printf("\"%.*s\"", (int)got, m->mtext);
         if (got > 512 || flags != 0)
             printf(" (%zd bytes%s)", got, flags != 0 ? ", cut to msgmax by MSG_NOERROR" : "");
         printf("\n");
@@ -192,7 +274,8 @@ int main(int argc, char **argv)
         received++;
     }
     /* end region: receive */
-    printf("received %ld message%s; removing the queue\n", received, received == 1 ? "" : "s");
+    printf("received %ld message%s; %s the queue\n", received, received == 1 ? "" : "s",
+           attach && !remove_it ? "leaving" : "removing");
     free(m);
     return 0;             /* exit removes the queue and a private key file */
 }

@@ -13,6 +13,7 @@
  *       room --capacity 2 --workers 4 --lock posix-sem
  *       room --crash                                 # SEM_UNDO opens the room again
  *       room --crash --no-undo --timeout-ms 200      # the others give up, clearly
+ *       room --key somefile A                        # the door of PHP's sem_get
  *
  * You should see who wants in, who is in and who left, then the verdict:
  *       worker 0 wants in
@@ -23,12 +24,18 @@
  * With --lock none --window 1, every worker is inside at once: max_inside
  * equals --workers, above the capacity.
  *
+ * --key PATH PROJ puts the door in the set of ftok(PATH, PROJ), laid out
+ * and joined as PHP's sem_get() does it (door/php_set.h), so a PHP script
+ * and these workers queue at the same door.
+ *
  * Why --window: left alone, two workers rarely look at the same moment.
  * The window (below) makes everyone look before anyone steps in: without
  * a lock all go in together, for any numbers, pinned (--pin) or not.
  */
 #define _GNU_SOURCE   /* semtimedop(): a Linux extension, for the timed wait */
 #include "ipclab.h"
+#include "door/php_set.h"
+#include "door/shared.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -50,6 +57,7 @@ static long workers = 3, capacity = 1, visits = 1, stay_us = 1000;
 static long window = 0, timeout_ms = 1000;
 static int lock = LOCK_SYSV_SEM;
 static bool pin = false, crash = false, no_undo = false;
+static const char *key_path, *mode_text;
 
 #define GAVE_UP_STATUS 3    /* a worker that stopped waiting; see workers.h */
 /* The most work a run may ask for: every visit prints three lines, and
@@ -70,6 +78,7 @@ struct room {
 };
 /* end region: room */
 
+
 static struct room *room;
 static int semid = -1;                      /* --lock sysv-sem */
 static char sem_name[IPC_NAME_SIZE];        /* --lock posix-sem */
@@ -81,36 +90,14 @@ union semun {
     unsigned short *array;
 };
 
-/* A System V segment, removed at once: it lives until the last detach, so
- * nothing is left behind however the program ends. */
-static struct room *make_room(void)
-{
-    sigset_t saved;
-    int id, handle = -1, err;
-    void *p;
-
-    cleanup_block_signals(&saved);          /* create + register: one step */
-    id = shmget(IPC_PRIVATE, sizeof(struct room), IPC_CREAT | IPC_EXCL | 0600);
-    if (id >= 0)
-        handle = cleanup_check(cleanup_add_sysv_shm(id), "shm segment");
-    cleanup_unblock_signals(&saved);
-    if (id < 0)
-        die("shmget");
-    p = shmat(id, NULL, 0);
-    if (p == (void *)-1)
-        die("shmat");
-    err = cleanup_remove(handle);           /* shmctl(IPC_RMID) */
-    if (err != 0)
-        die_errnum(err, "shmctl IPC_RMID");
-    return p;                               /* zero-filled: an empty room */
-}
-
 /* region: make_door */
-static void make_door(void)
+static void make_door(const char *proj, unsigned mode)
 {
     sigset_t saved;
 
-    if (lock == LOCK_SYSV_SEM) {
+    if (key_path != NULL) {                 /* PHP's layout: see door/php_set.h */
+        semid = php_set_door(key_path, proj, mode, (int)capacity, timeout_ms);
+    } else if (lock == LOCK_SYSV_SEM) {
         cleanup_block_signals(&saved);      /* create + register: one step */
         semid = semget(IPC_PRIVATE, 1, IPC_CREAT | IPC_EXCL | 0600);
         if (semid >= 0)
@@ -342,6 +329,9 @@ static const struct cli_option options[] = {
     CLI_OPTION_LONG("window", &window, 0, 1000000, "N",
                     "hold the door open on the first and every N-th visit, 0: never"),
     CLI_OPTION_FLAG("pin", &pin, "run every worker on one CPU"),
+    CLI_OPTION_STRING("key", &key_path, "PATH",
+                      "the door is the set of ftok(PATH, PROJ), as PHP's sem_get makes it"),
+    CLI_OPTION_STRING("mode", &mode_text, "MODE", "--key: mode of a set it makes (default 600)"),
     CLI_OPTION_END
 };
 
@@ -349,34 +339,35 @@ static const struct cli cli = {
     .summary = "Workers enter a room, stay a moment and leave; a semaphore at the\n"
                "door admits --capacity at a time.  Reports the most seen inside.",
     .options = options,
-    .details = "Without a lock, --window 1 overfills the room in every run (the\n"
+    .operands = "[PROJ]",
+    .operands_min = 0,
+    .operands_max = 1,
+    .details = "With --key PATH, PROJ (1-255 or one character) follows the options.\n"
+               "Without a lock, --window 1 overfills the room in every run (the\n"
                "window waits until every worker has looked before anyone steps in);\n"
                "with a semaphore, never.  --crash kills the first worker inside:\n"
                "SEM_UNDO gives its place back, otherwise the others time out and\n"
                "exit with status 3.",
 };
 
-static void describe_crash(int gave_up)
-{
-    if (gave_up > 0)
-        printf("%d worker%s gave up: the dead worker's place was never given back (%s)\n",
-               gave_up, gave_up == 1 ? "" : "s",
-               lock == LOCK_POSIX_SEM ? "POSIX semaphores have no undo" : "no SEM_UNDO");
-    else if (lock == LOCK_SYSV_SEM && !no_undo)
-        printf("the others got in: SEM_UNDO gave the dead worker's place back\n");
-    else if (lock == LOCK_NONE)
-        printf("the others got in: without a lock there was no place to give back\n");
-    else
-        printf("the others got in through the %ld place%s left: the dead worker's is lost\n",
-               capacity - 1, capacity == 2 ? "" : "s");
-}
-
 int main(int argc, char **argv)
 {
     uint64_t elapsed;
     int cpu = -1, failed, gave_up, max_inside, unexpected;
+    int first = cli_parse(&cli, argc, argv);
+    unsigned mode = 0600;
 
-    cli_parse(&cli, argc, argv);
+    if (key_path == NULL && argc - first > 0)
+        usage_error("unexpected argument '%s'", argv[first]);
+    if (key_path != NULL && argc - first != 1)
+        usage_error("--key PATH needs PROJ after the options");
+    if (key_path != NULL && lock != LOCK_SYSV_SEM)
+        usage_error("--key names a System V set: --lock sysv-sem only");
+    if (mode_text != NULL && key_path == NULL)
+        usage_error("--mode applies to --key only (a private set is always 0600)");
+    if (mode_text != NULL)
+        mode = parse_mode_option("--mode", mode_text);
+
     if (no_undo && lock != LOCK_SYSV_SEM)
         usage_error("--no-undo applies to --lock sysv-sem only");
     if (workers * visits > MAX_VISITS)
@@ -389,9 +380,9 @@ int main(int argc, char **argv)
                     MAX_STAY_US / 1000000);
     if (pin)
         cpu = pin_to_one_cpu_or_die();      /* the workers inherit it */
-    room = make_room();
+    room = shared_segment(sizeof *room);   /* zero-filled: an empty room */
     atomic_store(&room->outside, (int)workers);   /* all on their way to the door */
-    make_door();
+    make_door(key_path != NULL ? argv[first] : NULL, mode);
 
     printf("%ld workers, %ld visit%s each, room for %ld, lock %s%s%s, window %ld, ",
            workers, visits, visits == 1 ? "" : "s", capacity, lock_names[lock],
@@ -406,7 +397,8 @@ int main(int argc, char **argv)
     gave_up = atomic_load(&room->gave_up);
     max_inside = atomic_load(&room->max_inside);
     if (crash)
-        describe_crash(gave_up);
+        room_describe_crash(gave_up, lock == LOCK_NONE ? "none" : lock == LOCK_POSIX_SEM
+                            ? "posix-sem" : no_undo ? "no-undo" : "undo", capacity);
     if (gave_up > 0)
         printf("a worker that gives up exits with status %d: standard error lists %s\n",
                GAVE_UP_STATUS, gave_up == 1 ? "it" : "them");

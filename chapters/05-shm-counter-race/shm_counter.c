@@ -10,6 +10,7 @@
  *       shm_counter --lock mutex --pin --window 100   # none lost, ever
  *       shm_counter --lock sysv-sem --crash --procs 3     # SEM_UNDO: the others go on
  *       shm_counter --lock none --iters 1000000       # the natural race: sometimes
+ *       shm_counter --lock sysv-sem --key somefile A  # the counter PHP's shmop sees
  *
  * You should see one line describing the run, the time the increments took
  * inside the workers (without fork and exit), then the verdict:
@@ -18,6 +19,12 @@
  * With --crash, worker 0 is killed holding the System V semaphore half-way;
  * SEM_UNDO gives the semaphore back, the others finish, and expected counts
  * only the increments worker 0 made before it died.
+ *
+ * --key PATH PROJ puts the counter (a long, the first 8 bytes) in the
+ * System V segment of ftok(PATH, PROJ): one a PHP script made with
+ * shmop_open() is joined, added to and left; one made here is removed at
+ * exit.  The lock stays the workers' own: PHP's sem_get set is room's
+ * business (chapter 04, room --key).
  *
  * Why --pin and --window: left alone, the scheduler often runs the workers
  * one after the other, and the race shows in some runs but not others.
@@ -36,6 +43,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/sem.h>
@@ -53,6 +61,8 @@ static const char *const shm_names[] = { "sysv", "posix", NULL };
 static long procs = 2, iters = 10000, window = 0;
 static int lock = LOCK_NONE, shm = SHM_SYSV;
 static bool pin = false, crash = false;
+static const char *key_path;
+static key_t key = IPC_PRIVATE;
 
 /* The most work a run may ask for (increments in all, and yields in all);
  * a System V semaphore is a system call per operation, so it gets fewer. */
@@ -75,6 +85,8 @@ struct shared {
     uint64_t began[64], ended[64];   /* each worker's loop, on the monotonic clock */
 };
 
+_Static_assert(sizeof(struct shared) <= 4096, "a PHP peer makes a segment of 4096 bytes");
+
 static struct shared *shared;
 static int sysv_semid = -1;      /* --lock sysv-sem */
 
@@ -84,6 +96,22 @@ union semun {
     struct semid_ds *buf;
     unsigned short *array;
 };
+
+/* --key: the segment is there already (a PHP peer's shmop_open).  Ours to
+ * use, not to remove.  Returns its id, or -1 with errno set. */
+static int join_segment(void)
+{
+    struct shmid_ds ds;
+    int id = shmget(key, 0, 0);
+
+    if (id >= 0 && shmctl(id, IPC_STAT, &ds) == 0 && ds.shm_segsz < sizeof(struct shared))
+        fatal("the segment of key 0x%08lx is %zu bytes; shm_counter needs %zu (4096 will do)",
+              (unsigned long)key, (size_t)ds.shm_segsz, sizeof(struct shared));
+    if (id >= 0)
+        printf("joined the segment of key 0x%08lx (id %d): it stays when we exit\n",
+               (unsigned long)key, id);
+    return id;
+}
 
 /* region: map */
 /* Both kinds of shared memory are removed as soon as they are mapped: the
@@ -97,10 +125,12 @@ static struct shared *map_shared(void)
 
     if (shm == SHM_SYSV) {
         cleanup_block_signals(&saved);      /* create + register: one step */
-        int id = shmget(IPC_PRIVATE, sizeof(struct shared), IPC_CREAT | IPC_EXCL | 0600);
+        int id = shmget(key, sizeof(struct shared), IPC_CREAT | IPC_EXCL | 0600);
         if (id >= 0)
             handle = cleanup_check(cleanup_add_sysv_shm(id), "shm segment");
         cleanup_unblock_signals(&saved);
+        if (id < 0 && errno == EEXIST && key != IPC_PRIVATE)
+            id = join_segment();
         if (id < 0)
             die("shmget");
         p = shmat(id, NULL, 0);
@@ -123,6 +153,8 @@ static struct shared *map_shared(void)
             die("mmap");
         close(fd);
     }
+    if (key != IPC_PRIVATE)            /* --key: the key must find it while we run */
+        return p;
     err = cleanup_remove(handle);      /* shmctl(IPC_RMID) or shm_unlink() */
     if (err != 0)
         die_errnum(err, "removing the shared memory");
@@ -263,6 +295,7 @@ static const struct cli_option options[] = {
                     "yield between load and store every N-th increment, 0: never"),
     CLI_OPTION_FLAG("pin", &pin, "run every worker on one CPU"),
     CLI_OPTION_FLAG("crash", &crash, "worker 0 is killed holding the semaphore, half-way"),
+    CLI_OPTION_STRING("key", &key_path, "PATH", "the counter is in the segment of ftok(PATH,PROJ)"),
     CLI_OPTION_END
 };
 
@@ -270,7 +303,12 @@ static const struct cli cli = {
     .summary = "N processes add 1 to a shared counter, with or without a lock,\n"
                "and report how many updates were lost.",
     .options = options,
-    .details = "Without a lock, --pin --window 100 loses updates in every run;\n"
+    .operands = "[PROJ]",
+    .operands_min = 0,
+    .operands_max = 1,
+    .details = "--key PATH: PROJ (1-255 or one character) follows the options; the\n"
+               "counter starts from what the segment holds (--lock none or sysv-sem).\n"
+               "Without a lock, --pin --window 100 loses updates in every run;\n"
                "with any lock, it never loses one.  --crash (--lock sysv-sem only):\n"
                "SEM_UNDO gives the dead worker's semaphore back and the others go on.",
 };
@@ -300,10 +338,19 @@ static void print_work(void)
 int main(int argc, char **argv)
 {
     uint64_t elapsed;
-    long counted, expected;
-    int cpu = -1, failed;
+    long counted, expected, start;
+    int cpu = -1, failed, err;
+    int first = cli_parse(&cli, argc, argv);
 
-    cli_parse(&cli, argc, argv);
+    if (key_path == NULL && argc - first > 0)
+        usage_error("unexpected argument '%s'", argv[first]);
+    if (key_path != NULL && argc - first != 1)
+        usage_error("--key PATH needs PROJ after the options");
+    if (key_path != NULL && (shm != SHM_SYSV || (lock != LOCK_NONE && lock != LOCK_SYSV_SEM)))
+        usage_error("--key: --shm sysv, and --lock none or sysv-sem (a PHP peer has no other)");
+    if (key_path != NULL &&
+        (err = ipc_key_from_path(key_path, parse_proj_id_option("PROJ", argv[first]), &key)) != 0)
+        die_errnum(err, "ftok %s", key_path);
     if (crash && (lock != LOCK_SYSV_SEM || procs < 2))
         usage_error("--crash needs --lock sysv-sem and at least 2 --procs");
     if (procs * iters > (lock == LOCK_SYSV_SEM ? MAX_INCREMENTS_SYSV : MAX_INCREMENTS))
@@ -317,6 +364,10 @@ int main(int argc, char **argv)
     if (pin)
         cpu = pin_to_one_cpu_or_die();      /* the workers inherit it */
     shared = map_shared();
+    start = shared->counter;           /* 0, unless a peer's segment holds more */
+    shared->crashed_after = 0;         /* a joined segment holds an earlier run's */
+    memset(shared->began, 0, sizeof shared->began);
+    memset(shared->ended, 0, sizeof shared->ended);
     init_lock();
 
     printf("%ld processes x %ld increments, lock %s, %s shared memory, window %ld, ",
@@ -328,7 +379,9 @@ int main(int argc, char **argv)
 
     failed = workers_run((int)procs, add_one_many_times, NULL, &elapsed);
     counted = lock == LOCK_ATOMIC ? atomic_load(&shared->atomic_counter)
-                                  : shared->counter;
+                                  : shared->counter - start;
+    if (key != IPC_PRIVATE)
+        printf("the counter in the segment went from %ld to %ld\n", start, shared->counter);
     expected = procs * iters;
     if (crash) {
         /* The dead worker's missing increments were never made, not lost. */

@@ -334,3 +334,50 @@ wakeup=01-signals/poll_wakeup
     run_program $wakeup --timeout-ms 0
     assert_usage_error "--timeout-ms: '0' is not a whole number from 1 to 600000"
 }
+
+# --- send_signal: kill(2) to a pid given (the sender a PHP pcntl_signal handler needs) ---
+
+sender=01-signals/send_signal
+
+@test "send_signal: the process named by --pid gets the signal named, with or without SIG" {
+    local pid rc sig
+    for sig in TERM sigusr1 SIGHUP; do
+        sleep 30 &
+        pid=$!
+        run_program $sender --pid "$pid" --signal "$sig"
+        assert_success
+        local name=${sig^^}
+        name=SIG${name#SIG}
+        assert_output "sent $name to pid $pid"
+        rc=0
+        wait "$pid" || rc=$?
+        # sleep dies of it: 128 + the number of the signal we named.
+        assert_equal "$rc" $((128 + $(kill -l "${name#SIG}")))
+    done
+}
+
+@test "send_signal: --count sends it that many times; a pid that is gone is ESRCH" {
+    local pid
+    sleep 30 &
+    pid=$!
+    run_program $sender --pid "$pid" --signal CONT --count 3    # CONT: harmless, thrice
+    assert_success
+    assert_equal "${#lines[@]}" 3
+    assert_equal "${lines[2]}" "sent SIGCONT to pid $pid"
+    kill "$pid"
+    wait "$pid" || true
+    run_program $sender --pid "$pid"
+    assert_failure 1
+    assert_equal "$stderr" "send_signal: kill pid $pid SIGTERM: ESRCH (No such process)"
+}
+
+@test "send_signal: no --pid, pid 1, group pids and unknown names are refused" {
+    run_program $sender
+    assert_usage_error "--pid is required: the process to signal"
+    run_program $sender --pid 1
+    assert_usage_error "--pid: '1' is not a whole number from 2 to 4194304"
+    run_program $sender --pid -5
+    assert_usage_error "--pid: '-5' is not a whole number from 2 to 4194304"
+    run_program $sender --pid 1234 --signal SEGV
+    assert_usage_error "--signal: 'SEGV' is not one of the signals listed"
+}

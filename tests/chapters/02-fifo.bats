@@ -572,3 +572,64 @@ EOF_STREAMS
     run_program $atomicity --size 0
     assert_usage_error "--size: '0' is not a whole number from 1 to 4194304"
 }
+
+# --- fifo_lines: text lines from a FIFO, whoever writes them ---------------
+
+lines_prog=02-fifo/fifo_lines
+
+# fifo_lines_path: the FIFO the background fifo_lines announced.
+fifo_lines_path() { sed -n 's/^ready: write lines to //p' "$BATS_TEST_TMPDIR/out"; }
+
+@test "fifo_lines: a line in pieces comes out whole, two writers' pieces join, the last line has no newline" {
+    local fifo
+    start_background $lines_prog --timeout-ms 10000
+    wait_for_output "ready: write lines to "
+    fifo=$(fifo_lines_path)
+    [[ -p $fifo ]] || fail "no FIFO at '$fifo'"
+    # One writer keeps the FIFO open while another writes: a line split
+    # across two writes, two lines in one, and no newline at the very end.
+    {
+        printf 'first li'
+        printf 'ne\nsecond\nthi'
+        printf 'rd\n' > "$fifo"           # a second writer, in between
+        printf 'last'
+    } > "$fifo"
+    finish_background
+    assert_equal "$status" 0
+    assert_equal "${lines[1]}" "line 1: first line"
+    assert_equal "${lines[2]}" "line 2: second"
+    # Bytes, not lines: the other writer's "rd" finished our "thi".
+    assert_equal "${lines[3]}" "line 3: third"
+    assert_equal "${lines[4]}" "line 4: last (no newline at the end)"
+    assert_equal "${lines[5]}" "4 lines; every writer has closed the FIFO"
+    [[ ! -e $fifo ]] || fail "the FIFO is still there"
+}
+
+@test "fifo_lines --fifo: reads a FIFO someone else made and leaves it; a file is not a FIFO" {
+    local fifo=$BATS_TEST_TMPDIR/made-by-php
+    mkfifo -m 600 "$fifo"
+    start_background $lines_prog --fifo "$fifo" --count 1
+    wait_for_output "ready: write lines to $fifo"
+    printf 'hello\nnot read\n' > "$fifo"
+    finish_background
+    assert_equal "$status" 0
+    assert_equal "${lines[1]}" "line 1: hello"
+    assert_equal "${lines[2]}" "1 line read, as --count asked"
+    [[ -p $fifo ]] || fail "fifo_lines removed a FIFO it did not make"
+    rm "$fifo"
+    touch "$BATS_TEST_TMPDIR/plain"
+    run_program $lines_prog --fifo "$BATS_TEST_TMPDIR/plain"
+    assert_failure 1
+    assert_equal "$stderr" "fifo_lines: $BATS_TEST_TMPDIR/plain is not a FIFO"
+}
+
+@test "fifo_lines: with no writer it gives up after --timeout-ms, not before, and removes its FIFO" {
+    local t0=$EPOCHREALTIME ms
+    run_program $lines_prog --timeout-ms 300
+    ms=$(( (${EPOCHREALTIME/./} - ${t0/./}) / 1000 ))
+    assert_failure 1
+    assert_equal "$stderr" "fifo_lines: nothing came for 300 ms (0 lines so far)"
+    ((ms >= 300)) || fail "gave up after $ms ms"
+    run_program $lines_prog --timeout-ms 0
+    assert_usage_error "--timeout-ms: '0' is not a whole number from 1 to 600000"
+}

@@ -521,13 +521,13 @@ status 141'
     run_program $ch/msg_recv only-a-path
     assert_usage_error "expected PATH and PROJ_ID together, or neither"
     run_program $ch/msg_recv "$BATS_TEST_TMPDIR" 0
-    assert_usage_error "PROJ_ID: '0' is not a whole number from 1 to 255"
+    assert_usage_error "PROJ_ID: '0' is neither a number from 1 to 255 nor one character"
     run_program $ch/msg_recv "$BATS_TEST_TMPDIR" 256
-    assert_usage_error "PROJ_ID: '256' is not a whole number from 1 to 255"
+    assert_usage_error "PROJ_ID: '256' is neither a number from 1 to 255 nor one character"
     run_program $ch/msg_send "$BATS_TEST_TMPDIR"
     assert_usage_error "expected PATH PROJ_ID [TEXT]..."
     run_program $ch/msg_send "$BATS_TEST_TMPDIR" x1
-    assert_usage_error "PROJ_ID: 'x1' is not a whole number"
+    assert_usage_error "PROJ_ID: 'x1' is neither a number from 1 to 255 nor one character"
     run_program $ch/mq_poll --count 1000 --interval-ms 100
     assert_usage_error "--count 1000 x --interval-ms 100 is 100 s of sending; at most 60 s"
     run_program $ch/mq_prio --timeout-ms -1
@@ -645,4 +645,95 @@ term_during() {
     a_key_dir() { compgen -G "$TMPDIR/ipclab-key-*" > /dev/null; }
     term_during mkdir a_key_dir $ch/msg_recv
     ! a_key_dir || fail "left: $(ls -d "$TMPDIR"/ipclab-key-*)"
+}
+
+# --- send now, receive later: msg_send --create, msg_recv --attach, --mode, --php ---
+
+# queue_mode KEY: the permission bits ipcs shows for the queue of KEY (0x...).
+queue_mode() { ipcs -q | awk -v k="$1" '$1 == k { print $4 }'; }
+
+@test "msg_send --create leaves a queue with its messages; msg_recv --attach takes them and leaves it, --remove removes it" {
+    local key=$BATS_TEST_TMPDIR/keyfile id hex
+    touch "$key"
+    run_program $ch/msg_send --create "$key" A early
+    assert_success
+    [[ ${lines[0]} =~ ^created\ queue\ id\ ([0-9]+),\ key\ (0x[0-9a-f]+),\ mode\ 0600:\ it\ stays\ after\ we\ exit$ ]] || fail "${lines[0]}"
+    id=${BASH_REMATCH[1]} hex=${BASH_REMATCH[2]}
+    assert_equal "${lines[2]}" "left the new queue id $id for a receiver; remove it with: ipcrm -q $id"
+    queue_exists "$id" || fail "the sender took its queue with it"
+    assert_equal "$(queue_mode "$hex")" 600
+    # A second --create finds it and adds to it; PROJ 65 is 'A'.
+    run_program $ch/msg_send --create --type 2 "$key" 65 second
+    assert_success
+    assert_equal "${lines[1]}" "left the queue id $id for a receiver; remove it with: ipcrm -q $id"
+    run_program $ch/msg_recv --attach --count 2 --timeout-ms 1000 "$key" A
+    assert_success
+    assert_equal "${lines[0]}" "attached to queue id $id, key $hex from ftok(\"$key\", 65)"
+    assert_line 'received type=1 "early"'
+    assert_line 'received type=2 "second"'
+    assert_line "received 2 messages; leaving the queue"
+    queue_exists "$id" || fail "--attach removed the queue"
+    run_program $ch/msg_send "$key" A third
+    run_program $ch/msg_recv --attach --remove --count 1 --timeout-ms 1000 "$key" A
+    assert_success
+    assert_line 'received type=1 "third"'
+    assert_line "received 1 message; removing the queue"
+    ! queue_exists "$id" || fail "--remove left the queue"
+}
+
+@test "msg_recv --attach with no queue there is ENOENT, and creates none" {
+    local key=$BATS_TEST_TMPDIR/keyfile
+    touch "$key"
+    run_program $ch/msg_recv --attach --timeout-ms 200 "$key" A
+    assert_failure 1
+    [[ $stderr == "msg_recv: msgget key 0x"*" (ftok $key 65): no queue to attach to: ENOENT (No such file or directory)" ]] || fail "$stderr"
+    assert_equal "$(ipcs -q | grep -c '^0x')" 0
+}
+
+@test "--mode: msg_send --create and msg_recv make the queue with the mode asked; msg_send accepts no more than its --mode" {
+    local key=$BATS_TEST_TMPDIR/keyfile out=$BATS_TEST_TMPDIR/recv.out hex id
+    touch "$key"
+    run_program $ch/msg_send --create --mode 0640 "$key" B shared
+    assert_success
+    [[ ${lines[0]} =~ key\ (0x[0-9a-f]+),\ mode\ 0640: ]] || fail "${lines[0]}"
+    hex=${BASH_REMATCH[1]}
+    assert_equal "$(queue_mode "$hex")" 640
+    # Without --mode the sender wants 0600: a queue open to the group is refused.
+    run_program $ch/msg_send "$key" B hello
+    assert_failure 1
+    assert_equal "${stderr_lines[1]}" "created by uid $(id -u), mode 0640; msg_recv makes its queue as uid $(id -u), mode 0600"
+    run_program $ch/msg_recv --attach --remove --count 1 --timeout-ms 1000 "$key" B
+    assert_line 'received type=1 "shared"'
+    # The receiver's own queue, mode 0660, while it waits.
+    "$(program $ch/msg_recv)" --mode 660 --count 1 --timeout-ms 10000 "$key" C > "$out" 2>&1 &
+    wait_for_line "$out" '^ready:'
+    hex=$(sed -n 's/^queue id [0-9]*, key \(0x[0-9a-f]*\) .*/\1/p' "$out")
+    assert_equal "$(queue_mode "$hex")" 660
+    run_program $ch/msg_send --mode 660 "$key" C bye
+    assert_success
+    wait
+    run_program $ch/msg_send --create --mode 0800 "$key" C x
+    assert_usage_error "--mode: '0800' is not an octal mode"
+    run_program $ch/msg_recv --attach --mode 600 "$key" C
+    assert_usage_error "--attach needs PATH and PROJ_ID, and takes no --mode"
+    run_program $ch/msg_recv --remove "$key" C
+    assert_usage_error "--remove goes with --attach"
+}
+
+@test "msg_recv --php prints PHP serialize()d strings and integers as values, anything else as it is" {
+    local key=$BATS_TEST_TMPDIR/keyfile
+    touch "$key"
+    # The bytes PHP's msg_send() puts in a message by default.
+    run_program $ch/msg_send --create "$key" A 's:15:"message, type 1";' 'i:-42;' 's:9:"short";' 'raw text' 's:0:"";'
+    run_program $ch/msg_recv --attach --php --count 5 --timeout-ms 1000 "$key" A
+    assert_success
+    assert_equal "${lines[3]}" 'received type=1 "message, type 1" (PHP serialize()d string, 15 bytes)'
+    assert_equal "${lines[4]}" 'received type=1 -42 (PHP serialize()d integer)'
+    assert_equal "${lines[5]}" 'received type=1 "s:9:"short";"'       # the length is wrong: not PHP's
+    assert_equal "${lines[6]}" 'received type=1 "raw text"'
+    assert_equal "${lines[7]}" 'received type=1 "" (PHP serialize()d string, 0 bytes)'
+    # Without --php, the same bytes as they are.
+    run_program $ch/msg_send "$key" A 's:5:"hello";'
+    run_program $ch/msg_recv --attach --remove --count 1 --timeout-ms 1000 "$key" A
+    assert_line 'received type=1 "s:5:"hello";"'
 }

@@ -227,3 +227,69 @@ worker $w left (0 inside)"
     done
     # The leak guard (teardown) checks that no semaphore or worker is left.
 }
+
+# --- room --key: the door in a set laid out as PHP's sem_get() makes it ---
+
+# sem_row KEY: "perms nsems" of the semaphore set of KEY (0x...), from ipcs.
+sem_row() { ipcs -s | awk -v k="$1" '$1 == k { print $4, $5 }'; }
+
+@test "room --key: makes a set of 3 semaphores as PHP does, with --mode, counts itself a user, removes it at exit" {
+    local key=$BATS_TEST_TMPDIR/keyfile out=$BATS_TEST_TMPDIR/out hex id
+    touch "$key"
+    # The first worker dies inside without SEM_UNDO: the set stays busy
+    # until the other gives up, long enough to look at it.
+    start_background $room --workers 2 --crash --no-undo --timeout-ms 2000 --mode 640 --key "$key" A
+    wait_for_output "dies in the room"
+    [[ $(head -n 1 "$out") =~ ^door:\ semaphore\ 0\ of\ set\ ([0-9]+)\ \(key\ (0x[0-9a-f]+)\),\ made\ here\;\ 1\ user,\ 1\ free\ place$ ]] ||
+        fail "$(head -n 1 "$out")"
+    id=${BASH_REMATCH[1]} hex=${BASH_REMATCH[2]}
+    assert_equal "$(sem_row "$hex")" "640 3"
+    # semaphore 0 the door (taken), 1 the users (room's parent), 2 the setup lock (free).
+    assert_equal "$(ipcs -s -i "$id" | awk '$1 ~ /^[012]$/ { printf "%s=%s ", $1, $2 }')" "0=0 1=1 2=0 "
+    finish_background
+    assert_equal "$status" 1
+    assert_line "result: capacity=1 max_inside=1 over=0 gave_up=1 ms=$(result_field ms)"
+    assert_equal "$(sem_row "$hex")" ""
+}
+
+@test "room --key: joins a set that is there, takes its places as they are, and leaves it" {
+    command -v perl > /dev/null || skip "perl is not installed"
+    local key=$BATS_TEST_TMPDIR/keyfile id
+    touch "$key"
+    # A set of 3 with one user still counted (as a PHP script that has it
+    # open) and 2 free places: room must not reset the door to --capacity.
+    id=$(perl -MIPC::SysV=ftok,IPC_CREAT,IPC_EXCL,SETALL -e \
+        'my $k = ftok($ARGV[0], 66) // die; my $id = semget($k, 3, IPC_CREAT | IPC_EXCL | 0600) // die "semget: $!";
+         semctl($id, 0, SETALL, pack("s!3", 2, 1, 0)) or die "semctl: $!"; print $id' "$key")
+    run_program $room --workers 4 --capacity 1 --window 1 --key "$key" B
+    local rc=$status
+    local vals
+    vals=$(ipcs -s -i "$id" | awk '$1 ~ /^[012]$/ { printf "%s=%s ", $1, $2 }')
+    ipcrm -s "$id"
+    assert_equal "$rc" 0
+    assert_equal "${lines[0]}" "door: semaphore 0 of set $id (key $(printf '0x%08x' "$(perl -MIPC::SysV=ftok -e 'print ftok($ARGV[0], 66)' "$key")")), found there; 2 users, 2 free places"
+    # Two places at the door: the window lets two in at once.
+    assert_equal "$(result_field max_inside)" 2
+    # Left as found: its places back, its user count taken back by SEM_UNDO.
+    assert_equal "$vals" "0=2 1=1 2=0 "
+}
+
+@test "room --key: a set of 1 semaphore is not PHP's; PROJ goes with --key only; --key needs sysv-sem" {
+    command -v perl > /dev/null || skip "perl is not installed"
+    local key=$BATS_TEST_TMPDIR/keyfile id
+    touch "$key"
+    id=$(perl -MIPC::SysV=ftok,IPC_CREAT,IPC_EXCL -e \
+        'my $k = ftok($ARGV[0], 67) // die; print semget($k, 1, IPC_CREAT | IPC_EXCL | 0600) // die "semget: $!"' "$key")
+    run_program $room --key "$key" C
+    ipcrm -s "$id"
+    assert_failure 1
+    [[ $stderr == "room: the semaphore set of key 0x"*" has fewer than 3 semaphores: not one PHP's sem_get() made" ]] || fail "$stderr"
+    run_program $room --key "$key"
+    assert_usage_error "--key PATH needs PROJ after the options"
+    run_program $room --lock posix-sem --key "$key" A
+    assert_usage_error "--key names a System V set: --lock sysv-sem only"
+    run_program $room --mode 600
+    assert_usage_error "--mode applies to --key only"
+    run_program $room --key "$key" AB
+    assert_usage_error "PROJ: 'AB' is neither a number from 1 to 255 nor one character"
+}

@@ -117,3 +117,54 @@ wait_for_children() {
     done
     # The leak guard (teardown) checks that nothing is left.
 }
+
+# --- shm_counter --key: the counter in a segment a PHP peer can name (php helper) ---
+
+@test "shm_counter --key: a segment made here is found under the key while it runs and removed at exit" {
+    local key=$BATS_TEST_TMPDIR/keyfile
+    touch "$key"
+    run_program $counter --lock sysv-sem --procs 2 --iters 500 --key "$key" A
+    assert_success
+    assert_line "the counter in the segment went from 0 to 1000"
+    assert_equal "$(result_field counted)" 1000
+    refute_line --partial "joined"
+    # The leak guard (teardown) checks that the segment is gone.
+}
+
+@test "shm_counter --key: joins a segment that is there, adds to what it holds, and leaves it" {
+    command -v perl > /dev/null || skip "perl is not installed"
+    local key=$BATS_TEST_TMPDIR/keyfile id value
+    touch "$key"
+    # 4096 bytes holding 5 in the first long, as a PHP shmop_open()/shmop_write() peer leaves it.
+    id=$(perl -MIPC::SysV=ftok,IPC_CREAT,IPC_EXCL -e \
+        'my $k = ftok($ARGV[0], 65) // die; my $id = shmget($k, 4096, IPC_CREAT | IPC_EXCL | 0600) // die "shmget: $!";
+         shmwrite($id, pack("q", 5), 0, 8) or die "shmwrite: $!"; print $id' "$key")
+    run_program $counter --lock sysv-sem --procs 3 --iters 100 --key "$key" 65
+    value=$(perl -e 'shmread($ARGV[0], my $b, 0, 8) or die "shmread: $!"; print unpack("q", $b)' "$id")
+    ipcrm -m "$id"
+    assert_success
+    assert_line "joined the segment of key $(printf '0x%08x' "$(perl -MIPC::SysV=ftok -e 'print ftok($ARGV[0], 65)' "$key")") (id $id): it stays when we exit"
+    assert_line "the counter in the segment went from 5 to 305"
+    assert_equal "$(result_field counted)" 300
+    assert_equal "$value" 305
+}
+
+@test "shm_counter --key: a segment too small is refused; --key takes sysv memory and lock none or sysv-sem" {
+    command -v perl > /dev/null || skip "perl is not installed"
+    local key=$BATS_TEST_TMPDIR/keyfile id
+    touch "$key"
+    id=$(perl -MIPC::SysV=ftok,IPC_CREAT,IPC_EXCL -e \
+        'my $k = ftok($ARGV[0], 66) // die; print shmget($k, 8, IPC_CREAT | IPC_EXCL | 0600) // die "shmget: $!"' "$key")
+    run_program $counter --key "$key" B
+    ipcrm -m "$id"
+    assert_failure 1
+    [[ $stderr == "shm_counter: the segment of key 0x"*" is 8 bytes; shm_counter needs "*" (4096 will do)" ]] || fail "$stderr"
+    run_program $counter --lock mutex --key "$key" B
+    assert_usage_error "--key: --shm sysv, and --lock none or sysv-sem"
+    run_program $counter --shm posix --key "$key" B
+    assert_usage_error "--key: --shm sysv, and --lock none or sysv-sem"
+    run_program $counter --key "$key"
+    assert_usage_error "--key PATH needs PROJ after the options"
+    run_program $counter --key "$key" 0
+    assert_usage_error "PROJ: '0' is neither a number from 1 to 255 nor one character"
+}

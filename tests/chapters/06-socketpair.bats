@@ -415,3 +415,49 @@ term_during() {
         ! a_socket_dir || fail "$prog left $(ls -R "$TMPDIR")"
     done
 }
+
+# --- fd_worker: one frame on an inherited descriptor, PHP serialize() form or raw ---
+
+# frame_parts FILE: "LEN PAYLOAD" of the one frame in FILE (LEN from the
+# 4-byte big-endian header), and fails unless the header's length is the
+# payload's.
+frame_parts() {
+    local len
+    len=$(od -An -tu1 -N4 "$1" | awk '{ print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4 }')
+    (( $(stat -c %s "$1") == len + 4 )) || { echo "header says $len, file holds $(stat -c %s "$1")" >&2; return 1; }
+    printf '%s %s\n' "$len" "$(tail -c +5 "$1")"
+}
+
+@test "fd_worker: answers on the descriptor it inherited, one frame whose payload is a PHP serialize()d string" {
+    local out=$BATS_TEST_TMPDIR/frame text len
+    run --separate-stderr "$(program $ch/fd_worker)" --fd 3 --job 12 3> "$out"
+    assert_success
+    assert_output ""                        # nothing on stdout: the answer went to fd 3
+    text="12 : 12 squared is 144, from a C worker (pid "
+    read -r len payload < <(frame_parts "$out")
+    [[ $payload =~ ^s:([0-9]+):\"(.*)\"\;$ ]] || fail "not serialize()d: $payload"
+    [[ ${BASH_REMATCH[2]} == "$text"*")" ]] || fail "${BASH_REMATCH[2]}"
+    # serialize() counts bytes: the number is the text's length.
+    assert_equal "${BASH_REMATCH[1]}" "${#BASH_REMATCH[2]}"
+    assert_equal "$stderr" "fd_worker: job 12 answered on fd 3 ($len bytes, php payload)"
+}
+
+@test "fd_worker --payload raw: the bare text; by default the frame goes to stdout" {
+    local out=$BATS_TEST_TMPDIR/frame payload len
+    "$(program $ch/fd_worker)" --payload raw --job 3 > "$out" 2> /dev/null
+    read -r len payload < <(frame_parts "$out")
+    [[ $payload == "3 : 3 squared is 9, from a C worker (pid "*")" ]] || fail "$payload"
+    assert_equal "$len" "${#payload}"
+}
+
+@test "fd_worker: a descriptor it did not inherit is EBADF, before any work; bad arguments" {
+    local t0=$EPOCHREALTIME
+    run_program $ch/fd_worker --fd 9 --work-ms 5000
+    assert_failure 1
+    assert_equal "$stderr" "fd_worker: fstat fd 9 (was it passed to us?): EBADF (Bad file descriptor)"
+    (( (${EPOCHREALTIME/./} - ${t0/./}) / 1000 < 4000 )) || fail "it did the work first"
+    run_program $ch/fd_worker --payload json
+    assert_usage_error "--payload: 'json' is not one of the choices: php, raw"
+    run_program $ch/fd_worker --fd 0
+    assert_usage_error "--fd: '0' is not a whole number from 1 to 1023"
+}
