@@ -77,13 +77,31 @@ posix-queue $oldmq"
     [[ ! -e $firstsock && ! -e /dev/mqueue$firstmq ]]
 }
 
+@test "qstop: signals the holder of the pid file's lock and returns once the daemon is gone" {
+    start_daemon
+    run_program $ch/qstop "$pidfile"
+    assert_success
+    assert_output --regexp "^stopped pid $dpid \(SIGTERM; its pid file was gone after [0-9]+ ms\)$"
+    # Its pid file went last: everything else is gone already.
+    ! queue_exists "$dqueue"
+    [[ ! -e $dsock && ! -e /dev/mqueue$dmq ]]
+    grep -q 'stopped: requests=0' "$logfile"
+    # A stale file, a pid that now belongs to someone else: nobody is signalled.
+    echo $$ > "$pidfile"
+    run_program $ch/qstop "$pidfile"
+    assert_failure 1
+    assert_equal "${stderr_lines[0]}" "qstop: $pidfile is not locked: no daemon is running (a stale file is taken over by the next start)"
+    rm "$pidfile"
+    wait_gone "$dpid"
+}
+
 @test "qdaemon: the control socket answers status and stop; stop removes everything" {
     start_daemon
     run_program $ch/qctl "$dsock" status
     assert_success
     assert_output --regexp "^running pid $dpid: requests=0 answered=0 errors=0 refused=0 dropped=0 uptime=[0-9.]+s$"
     run_program $ch/qctl "$dsock" reboot
-    assert_output "unknown command 'reboot' (status, stop)"
+    assert_output "unknown command 'reboot' (status, reload, stop)"
     run_program $ch/qctl "$dsock" stop
     assert_output "stopping pid $dpid"
     wait_gone "$dpid"
@@ -149,10 +167,15 @@ posix-queue $oldmq"
     client --count 1 --data 'twenty-five bytes of data' --print-values
     assert_failure 1
     assert_line 'reply 0: bad-size: a request of 41 bytes is larger than max-request-bytes (40)'
-    # A setting the file no longer names goes back to its start value.
+    # A setting the file no longer names goes back to its start value; the
+    # control command reload does what SIGHUP does, and answers.
     printf 'log-level = info\n' > qd.conf
-    kill -HUP "$dpid"
-    wait_for_line "$logfile" 'settings reread from .*: log-level=info reply-delay-ms=0 max-request-bytes=1040 '
+    run_program $ch/qctl "$dsock" reload
+    assert_success
+    assert_output "reloaded: log reopened; settings reread: log-level=info reply-delay-ms=0 max-request-bytes=1040 max-file-bytes=16777216"
+    printf 'log-level = verbose\n' > qd.conf
+    run_program $ch/qctl "$dsock" reload
+    assert_output "reload refused: log reopened; $BATS_TEST_TMPDIR/qd.conf refused: line 1: log-level: 'verbose' is neither info nor debug; keeping log-level=info reply-delay-ms=0 max-request-bytes=1040 max-file-bytes=16777216"
     stop_daemon
 }
 

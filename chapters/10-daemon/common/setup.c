@@ -183,32 +183,43 @@ bool daemon_begin_stop(const char *why)
 }
 
 /* region: hup */
-void daemon_on_hup(void)
+bool daemon_reload(const char *why, char *summary, size_t size)
 {
     const char *path = the_settings->config_path;
     struct serve_config c;
-    char why[CONFIG_LINE_MAX + 128], text[256];
+    char refusal[CONFIG_LINE_MAX + 128], text[256], reopened[160];
+    bool ok = true;
     int err;
 
     notify_send("RELOADING=1\nMONOTONIC_USEC=%llu", notify_monotonic_usec());
     err = dlog_reopen();
-    if (err == 0)
-        dlog("SIGHUP: log reopened");
-    else
-        dlog("SIGHUP: could not reopen the log: %s", strerror(err));
-    if (path != NULL) {
-        /* All or nothing: a file with one bad line changes nothing. */
-        if (config_read(path, &the_settings->base, &c, why, sizeof why)) {
-            serve_config_set(&c);
-            config_format(&c, text, sizeof text);
-            dlog("SIGHUP: settings reread from %s: %s", path, text);
-        } else {
-            serve_config_get(&c);
-            config_format(&c, text, sizeof text);
-            dlog("SIGHUP: %s refused: %s; keeping %s", path, why, text);
-        }
+    snprintf(reopened, sizeof reopened, "%s%s", err == 0 ? "log reopened" : "could not reopen the log: ",
+             err == 0 ? "" : strerror(err));
+    dlog("%s: %s", why, reopened);
+    if (path == NULL) {
+        snprintf(summary, size, "%s; no settings file", reopened);
+    } else if (config_read(path, &the_settings->base, &c, refusal, sizeof refusal)) {
+        /* All or nothing: config_read changed nothing unless every line was good. */
+        serve_config_set(&c);
+        config_format(&c, text, sizeof text);
+        dlog("%s: settings reread from %s: %s", why, path, text);
+        snprintf(summary, size, "%s; settings reread: %s", reopened, text);
+    } else {
+        serve_config_get(&c);
+        config_format(&c, text, sizeof text);
+        dlog("%s: %s refused: %s; keeping %s", why, path, refusal, text);
+        snprintf(summary, size, "%s; %s refused: %s; keeping %s", reopened, path, refusal, text);
+        ok = false;
     }
     notify_send("READY=1\nSTATUS=serving (settings reread)");
+    return ok;
+}
+
+void daemon_on_hup(void)
+{
+    char summary[1024];
+
+    daemon_reload("SIGHUP", summary, sizeof summary);
 }
 /* end region: hup */
 

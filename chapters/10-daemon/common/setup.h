@@ -55,6 +55,12 @@ bool daemon_begin_stop(const char *why);
 /* What SIGHUP (reopen the log, reread the settings) and SIGUSR1 (log the
  * counters) do. */
 void daemon_on_hup(void);
+
+/* What SIGHUP and the control command `reload` do: reopens the log, rereads
+ * the settings file (all or nothing), tells systemd RELOADING=1 then
+ * READY=1.  why names the cause in the log; summary gets one line for the
+ * answer.  Returns false if the settings file was refused. */
+bool daemon_reload(const char *why, char *summary, size_t size);
 void daemon_on_usr1(void);
 
 /* After the loop: waits for the receiver to drain and remove the queue,
