@@ -6,11 +6,12 @@
  * "RELOADING=1", "STOPPING=1" datagrams.  With SO_PASSCRED the kernel
  * tells the peer which pid sent each one (systemd uses that for
  * NotifyAccess=main).  With --key, on READY=1 the peer looks at once for
- * the daemon's System V queue: "ready" must mean it exists.
+ * the daemon's System V queue: "ready" must mean it exists.  Given a
+ * COMMAND, it runs it with $NOTIFY_SOCKET set, as systemd runs ExecStart=.
  *
- * Run:  notify_peer --socket "$PWD/notify" --key key A &
- *       NOTIFY_SOCKET="$PWD/notify" qdaemon --key key A --pid-file qd.pid &
- *       kill -HUP "$(cat qd.pid)"; kill -TERM "$(cat qd.pid)"
+ * Run:  notify_peer --socket "$PWD/notify" --key key A -- \
+ *           sh -c 'qdaemon --daemon --pid-file qd.pid --key key A &&
+ *                  kill -HUP "$(cat qd.pid)" && qstop qd.pid' > /dev/null
  *
  * You should see one line per datagram, until STOPPING=1:
  *       listening on /home/you/notify
@@ -30,7 +31,10 @@
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
+#include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *address, *until = "STOPPING=1", *key_path;
@@ -49,8 +53,11 @@ static const struct cli cli = {
     .summary = "Binds a Unix datagram socket as systemd does for Type=notify and prints\n"
                "every state a daemon sends to it ($NOTIFY_SOCKET).",
     .options = options,
-    .details = "--socket is required.  Exit status 0 once --until's line came, 1 if it\n"
-               "did not come in time.",
+    .operands = "[-- COMMAND [ARG]...]",
+    .operands_min = 0,
+    .operands_max = 64,
+    .details = "--socket is required.  COMMAND runs with NOTIFY_SOCKET set.  Exit status\n"
+               "0 once --until's line came (and COMMAND exited 0), 1 otherwise.",
 };
 
 /* Whether the datagram text holds line as one of its lines. */
@@ -64,6 +71,32 @@ static bool has_line(const char *text, const char *line)
     return false;
 }
 
+/* Waits for COMMAND until the deadline (then stops it); 0 if it exited 0. */
+static int reap(pid_t child, int handle, uint64_t deadline)
+{
+    const struct timespec pause = { 0, 5000000 };
+    char how[64];
+    int status;
+    pid_t got;
+
+    while ((got = waitpid(child, &status, WNOHANG)) == 0 || (got < 0 && errno == EINTR)) {
+        if (got == 0 && monotonic_ns() >= deadline) {
+            kill(child, SIGTERM);
+            deadline = UINT64_MAX;
+            continue;
+        }
+        nanosleep(&pause, NULL);
+    }
+    if (got < 0)
+        die("waitpid");
+    cleanup_forget(handle);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    wait_status_describe(status, how, sizeof how);
+    fprintf(stderr, "%s: the command %s\n", program_name, how);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     struct sockaddr_un addr;
@@ -72,8 +105,11 @@ int main(int argc, char **argv)
     int fd, on = 1, proj = 0;
     uint64_t deadline;
 
+    pid_t child = 0;
+    int child_handle = -1;
+
     argc = key_option_take(&cli, argc, argv);
-    cli_parse(&cli, argc, argv);
+    int first = cli_parse(&cli, argc, argv);
     if (address == NULL)
         usage_error("--socket ADDR is required");
     if (!notify_address(address, &addr, &len))
@@ -99,6 +135,17 @@ int main(int argc, char **argv)
     if (rc != 0)
         die("bind %s", address);
     printf("listening on %s\n", address);
+    if (first < argc) {           /* the socket exists: now start the daemon */
+        if (setenv("NOTIFY_SOCKET", address, 1) != 0)
+            die("setenv");
+        child = fork_child_or_die(&child_handle);
+        if (child == 0) {
+            execvp(argv[first], argv + first);
+            fprintf(stderr, "%s: exec %s: %s\n", program_name, argv[first], strerror(errno));
+            fflush(stderr);
+            _exit(127);
+        }
+    }
 
     deadline = monotonic_ns() + (uint64_t)timeout_ms * 1000000u;
     for (;;) {
@@ -142,8 +189,10 @@ int main(int argc, char **argv)
             printf(" [queue of the key: %s]", msgget(key, 0) >= 0 ? "exists" : "missing");
         putchar('\n');
         if (has_line(text, until))
-            return 0;
+            return child == 0 ? 0 : reap(child, child_handle, deadline);
     }
     fprintf(stderr, "%s: no %s within %ld ms\n", program_name, until, timeout_ms);
+    if (child != 0)
+        reap(child, child_handle, monotonic_ns());
     return 1;
 }
