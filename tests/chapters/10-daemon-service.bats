@@ -31,8 +31,11 @@ load '10-daemon'
 @test "qdaemon: after kill -9 a new daemon takes over the stale pid file, recreates the queue and removes the socket directory and POSIX queue left" {
     start_daemon
     local old=$dpid oldq=$dqueue oldsock=$dsock oldmq=$dmq
-    kill -KILL "$old"
-    wait_gone "$old"
+    # qstop waits until the lock is free: the process is dead.
+    run_program $ch/qstop --signal KILL "$pidfile"
+    assert_success
+    assert_output --regexp "^stopped pid $old \(SIGKILL; gone after [0-9]+ ms\)$"
+    wait_gone "$old"         # reaped, or a zombie: no longer running
     # What SIGKILL leaves: the pid file, the queue, the socket, the POSIX
     # queue, and the file that names the last two.
     assert_equal "$(cat "$pidfile")" "$old"
@@ -81,7 +84,7 @@ posix-queue $oldmq"
     start_daemon
     run_program $ch/qstop "$pidfile"
     assert_success
-    assert_output --regexp "^stopped pid $dpid \(SIGTERM; its pid file was gone after [0-9]+ ms\)$"
+    assert_output --regexp "^stopped pid $dpid \(SIGTERM; gone after [0-9]+ ms\)$"
     # Its pid file went last: everything else is gone already.
     ! queue_exists "$dqueue"
     [[ ! -e $dsock && ! -e /dev/mqueue$dmq ]]
