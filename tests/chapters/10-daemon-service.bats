@@ -170,6 +170,14 @@ posix-queue $oldmq"
     client --count 1 --data 'twenty-five bytes of data' --print-values
     assert_failure 1
     assert_line 'reply 0: bad-size: a request of 41 bytes is larger than max-request-bytes (40)'
+    # max-file-bytes: a checksum of a larger file is refused.
+    printf 'max-file-bytes = 10\n' > qd.conf
+    run_program $ch/qctl "$dsock" reload
+    assert_output --regexp '^reloaded: .* max-file-bytes=10$'
+    head -c 100 /dev/zero > data
+    client --op checksum --data "$BATS_TEST_TMPDIR/data" --print-values
+    assert_failure 1
+    assert_line "reply 0: failed: the file is larger than max-file-bytes"
     # A setting the file no longer names goes back to its start value; the
     # control command reload does what SIGHUP does, and answers.
     printf 'log-level = info\n' > qd.conf
