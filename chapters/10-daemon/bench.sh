@@ -22,7 +22,7 @@ trap stop EXIT
 trap 'exit 1' INT TERM
 
 touch "$dir/key"
-"$bin/qdaemon" --daemon --pid-file "$dir/qd.pid" --log "$dir/qd.log" "$dir/key" A > /dev/null
+"$bin/qdaemon" --daemon --pid-file "$dir/qd.pid" --log "$dir/qd.log" --key "$dir/key" A > /dev/null
 
 now_ns() { date +%s%N; }
 field() { sed -n "s/^result:.* $1=\([0-9]*\).*/\1/p" "$2"; }
@@ -31,7 +31,7 @@ for clients in 1 4; do
     start=$(now_ns)
     i=1
     while [ "$i" -le "$clients" ]; do
-        "$bin/qclient" --count "$count" "$dir/key" A > "$dir/out$i" &
+        "$bin/qclient" --count "$count" --key "$dir/key" A > "$dir/out$i" &
         i=$((i + 1))
     done
     wait

@@ -6,8 +6,8 @@
  * set; one epoll_wait() serves whichever is ready.  The rest (pid file,
  * queues, receiver thread, drain) is the same code as qdaemon's.
  *
- * Run:  touch key && epoll_loop --pid-file el.pid --daemon key A
- *       qclient --count 3 key A
+ * Run:  touch key && epoll_loop --pid-file el.pid --daemon --key key A
+ *       qclient --count 3 --key key A
  *       kill -TERM "$(cat el.pid)"
  *
  * You should see the same ready line and replies as with qdaemon; the log
@@ -16,6 +16,8 @@
 #define _GNU_SOURCE     /* signalfd and epoll are Linux interfaces */
 #include "ipclab.h"
 #include "common/channels.h"
+#include "common/keyopt.h"
+#include "common/proto.h"
 #include "common/setup.h"
 
 #include <errno.h>
@@ -23,22 +25,27 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-static struct daemon_settings settings = { .max_file_bytes = 16L << 20 };
+static struct daemon_settings settings = {
+    .base = { .log_level = LOG_LEVEL_INFO, .reply_delay_ms = 0,
+              .max_request_bytes = (long)sizeof(struct req_body), .max_file_bytes = 16L << 20 },
+};
 
 static const struct cli_option options[] = {
+    CLI_OPTION_STRING("key", &settings.key_path, "PATH PROJ",
+                      "serve the System V queue of key ftok(PATH, PROJ)"),
     CLI_OPTION_FLAG("daemon", &settings.detach,
                     "detach: fork, setsid, fork; exit once the daemon is ready"),
     CLI_OPTION_STRING("pid-file", &settings.pid_path, "PATH", "lock PATH and write the pid into it"),
     CLI_OPTION_STRING("log", &settings.log_path, "PATH", "log to PATH (default: stderr)"),
+    CLI_OPTION_STRING("config", &settings.config_path, "FILE", "settings file, reread on SIGHUP"),
     CLI_OPTION_END
 };
 
 static const struct cli cli = {
     .summary = "qdaemon with its event loop written on plain epoll and signalfd.",
     .options = options,
-    .operands = "PATH PROJ",
-    .operands_min = 2,
-    .operands_max = 2,
+    .details = "--key is required.  The settings file and the signals are qdaemon's (see\n"
+               "qdaemon --help).",
 };
 
 static void watch(int epfd, int fd)
@@ -51,12 +58,13 @@ static void watch(int epfd, int fd)
 
 int main(int argc, char **argv)
 {
-    int first = cli_parse(&cli, argc, argv), epfd, sigfd;
     struct daemon_state st;
     bool running = true;
+    int epfd, sigfd;
 
-    settings.key_path = argv[first];
-    settings.proj = parse_proj_id_option("PROJ", argv[first + 1]);
+    argc = key_option_take(&cli, argc, argv);
+    cli_parse(&cli, argc, argv);
+    settings.proj = key_option_proj(settings.key_path);
     daemon_setup(&settings, &st);     /* the signals are blocked from here */
 
     /* region: loop */

@@ -7,15 +7,16 @@
  * answered, refused (the daemon is stopping), cut (the daemon removed its
  * queue while the request was in it), or timed out.  --bad sends a malformed request on purpose.
  *
- * Run:  qclient --count 1000 key A
- *       qclient --op checksum --data /etc/hostname key A
- *       qclient --bad op0 key A
+ * Run:  qclient --count 1000 --key key A
+ *       qclient --op checksum --data /etc/hostname --key key A
+ *       qclient --bad op0 --key key A
  *
  * You should see one summary line, for example:
  *       result: sent=1000 answered=1000 wrong=0 errors=0 refused=0 cut=0 timeouts=0
  *       p50_us=48 p99_us=160 max_us=410 per_s=15300
  */
 #include "ipclab.h"
+#include "common/keyopt.h"
 #include "common/proto.h"
 #include "03-message-queues/common/msg_timed.h"
 
@@ -32,13 +33,14 @@
 
 static long count = 1, timeout_ms = 5000;
 static int op = OP_ECHO, bad = 0, channel = 0;
-static const char *data, *mq_name;
+static const char *data, *mq_name, *key_path;
 static bool print_values = false;
 static const char *const ops[] = { "none", "echo", "checksum", "counter", NULL };
 static const char *const bads[] = { "no", "size", "short", "op0", "unknown", "reply0", NULL };
 static const char *const channels[] = { "sysv", "posix", NULL };
 
 static const struct cli_option options[] = {
+    CLI_OPTION_STRING("key", &key_path, "PATH PROJ", "the daemon's queue: key ftok(PATH, PROJ)"),
     CLI_OPTION_LONG("count", &count, 1, 100000, "N", "how many requests, one after another"),
     CLI_OPTION_CHOICE("op", &op, ops, "OP", "echo, checksum (of --data, a path) or counter"),
     CLI_OPTION_STRING("data", &data, "TEXT", "the request's data (echo: default \"pid P request I\")"),
@@ -55,10 +57,8 @@ static const struct cli cli = {
     .summary = "Sends requests to qdaemon (the System V queue of key ftok(PATH, PROJ))\n"
                "and reports the round-trip times.",
     .options = options,
-    .operands = "PATH PROJ",
-    .operands_min = 2,
-    .operands_max = 2,
-    .details = "Exit status: 0 if every request got the reply it should have (or was\n"
+    .details = "--key is required; PROJ is a number from 1 to 255 or one character.\n"
+               "Exit status: 0 if every request got the reply it should have (or was\n"
                "refused by a stopping daemon), 1 if a reply was wrong or missing.",
 };
 
@@ -98,7 +98,7 @@ static size_t build(struct req_msg *m, long i, uint32_t seq)
 
 int main(int argc, char **argv)
 {
-    int first = cli_parse(&cli, argc, argv), proj, msqid, err;
+    int proj, msqid, err;
     long sent = 0, timed = 0, answered = 0, wrong = 0, errors = 0, refused = 0, cut = 0;
     long timeouts = 0;
     uint64_t *rtt, start;
@@ -107,7 +107,9 @@ int main(int argc, char **argv)
     bool gone = false;
     key_t key;
 
-    proj = parse_proj_id_option("PROJ", argv[first + 1]);
+    argc = key_option_take(&cli, argc, argv);    /* --key PATH PROJ: two words */
+    cli_parse(&cli, argc, argv);
+    proj = key_option_proj(key_path);
     if (getpid() == 1)
         fatal("pid 1 cannot be a client: type 1 is the daemon's address");
     if (op == OP_CHECKSUM && data == NULL)
@@ -116,9 +118,9 @@ int main(int argc, char **argv)
         usage_error("--data is longer than %d bytes", REQ_DATA_MAX);
     if (channel == 1 && mq_name == NULL)
         usage_error("--channel posix needs --mq NAME");
-    err = ipc_key_from_path(argv[first], proj, &key);
+    err = ipc_key_from_path(key_path, proj, &key);
     if (err != 0)
-        die_errnum(err, "ftok %s", argv[first]);
+        die_errnum(err, "ftok %s", key_path);
     msqid = msgget(key, 0);       /* the daemon's queue: never create it */
     if (msqid < 0)
         die("msgget key 0x%08lx (is qdaemon running?)", (unsigned long)key);

@@ -5,6 +5,7 @@
  * is a file descriptor the daemon's event loop can watch.
  *
  * Run:  qctl /tmp/ipclab-qdaemon-Xy12Ab/control status
+ *       qctl /tmp/ipclab-qdaemon-Xy12Ab/control reload   (what SIGHUP does, answered)
  *       qctl /tmp/ipclab-qdaemon-Xy12Ab/control stop
  *
  * You should see the daemon's one-line answer:
@@ -28,8 +29,8 @@ static const struct cli_option options[] = {
 };
 
 static const struct cli cli = {
-    .summary = "Sends COMMAND (status or stop) to the control socket SOCKET of qdaemon\n"
-               "and prints the answer.",
+    .summary = "Sends COMMAND (status, reload or stop) to the control socket SOCKET\n"
+               "of qdaemon and prints the answer.",
     .options = options,
     .operands = "SOCKET COMMAND",
     .operands_min = 2,
@@ -42,7 +43,7 @@ int main(int argc, char **argv)
     const char *path = argv[first], *command = argv[first + 1];
     struct sockaddr_un addr = { .sun_family = AF_UNIX };
     struct timeval limit = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
-    char answer[512];
+    char answer[1200];
     size_t used = 0;
     ssize_t got = 0;
 

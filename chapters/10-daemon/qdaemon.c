@@ -4,13 +4,14 @@
  * in the foreground (what a service manager wants) or detaches (--daemon)
  * and reports ready only when it is; a locked pid file keeps a second
  * instance out and recognises a stale one; SIGTERM and SIGINT drain and
- * remove everything, SIGHUP reopens the log, SIGUSR1 logs the counters.
+ * remove everything, SIGHUP reopens the log and rereads the settings file,
+ * SIGUSR1 logs the counters; under systemd it says READY=1 by hand.
  * The System V queue cannot be polled, so a thread waits on it; everything
  * that can be polled (signals, a control socket, a POSIX queue) is served
  * by one libev event loop.  epoll_loop.c is the same daemon on plain epoll.
  *
- * Run:  touch key && qdaemon --pid-file qd.pid --log qd.log --daemon key A
- *       qclient --count 3 key A
+ * Run:  touch key && qdaemon --pid-file qd.pid --log qd.log --daemon --key key A
+ *       qclient --count 3 --key key A
  *       kill -TERM "$(cat qd.pid)"
  *
  * You should see the daemon's ready line, printed by the process you
@@ -21,20 +22,29 @@
  */
 #include "ipclab.h"
 #include "common/channels.h"
+#include "common/keyopt.h"
+#include "common/proto.h"
 #include "common/setup.h"
 
 #include <ev.h>
 
 static bool foreground = false;
-static struct daemon_settings settings = { .max_file_bytes = 16L << 20 };
+static struct daemon_settings settings = {
+    .base = { .log_level = LOG_LEVEL_INFO, .reply_delay_ms = 0,
+              .max_request_bytes = (long)sizeof(struct req_body), .max_file_bytes = 16L << 20 },
+};
 
 static const struct cli_option options[] = {
+    CLI_OPTION_STRING("key", &settings.key_path, "PATH PROJ",
+                      "serve the System V queue of key ftok(PATH, PROJ)"),
     CLI_OPTION_FLAG("foreground", &foreground, "stay in the foreground (the default)"),
     CLI_OPTION_FLAG("daemon", &settings.detach,
                     "detach: fork, setsid, fork; exit once the daemon is ready"),
     CLI_OPTION_STRING("pid-file", &settings.pid_path, "PATH", "lock PATH and write the pid into it"),
     CLI_OPTION_STRING("log", &settings.log_path, "PATH", "log to PATH (default: stderr)"),
-    CLI_OPTION_LONG("max-file-bytes", &settings.max_file_bytes, 0, 1L << 30, "N",
+    CLI_OPTION_STRING("config", &settings.config_path, "FILE",
+                      "settings file (name = value lines), reread on SIGHUP"),
+    CLI_OPTION_LONG("max-file-bytes", &settings.base.max_file_bytes, 0, 1L << 30, "N",
                     "the largest file a checksum request may read"),
     CLI_OPTION_END
 };
@@ -44,12 +54,15 @@ static const struct cli cli = {
                "ftok(PATH, PROJ) and on a POSIX queue; controlled by signals and a\n"
                "control socket (status, stop).  The event loop is libev's.",
     .options = options,
-    .operands = "PATH PROJ",
-    .operands_min = 2,
-    .operands_max = 2,
-    .details = "PROJ is a number from 1 to 255 or one character, as PHP's ftok() takes it.\n"
-               "Signals: TERM, INT drain and stop; HUP reopens the log; USR1 logs the counters.\n"
-               "With --daemon and no --log the log goes to /dev/null: give --log.",
+    .details = "--key is required; PROJ is a number from 1 to 255 or one character, as\n"
+               "PHP's ftok() takes it.  Settings file (--config): log-level = info|debug,\n"
+               "reply-delay-ms = 0..1000, max-request-bytes = 16..1040, max-file-bytes =\n"
+               "0..1073741824; '#' starts a comment line; what it leaves out keeps the\n"
+               "command line's value.  Signals: TERM, INT drain and stop; HUP reopens the\n"
+               "log and rereads the settings (a bad file is refused, the old settings\n"
+               "stay); USR1 logs the counters.  Under systemd (Type=notify) it sends\n"
+               "READY=1, RELOADING=1 and STOPPING=1 to $NOTIFY_SOCKET.  With --daemon and\n"
+               "no --log the log goes to /dev/null: give --log.",
 };
 
 static struct daemon_state st;
@@ -84,10 +97,9 @@ static void on_mq(struct ev_loop *loop, ev_io *w, int revents)
 
 int main(int argc, char **argv)
 {
-    int first = cli_parse(&cli, argc, argv);
-
-    settings.key_path = argv[first];
-    settings.proj = parse_proj_id_option("PROJ", argv[first + 1]);
+    argc = key_option_take(&cli, argc, argv);    /* --key PATH PROJ: two words */
+    cli_parse(&cli, argc, argv);
+    settings.proj = key_option_proj(settings.key_path);
     if (settings.detach && foreground)
         usage_error("--daemon and --foreground exclude each other");
     daemon_setup(&settings, &st);

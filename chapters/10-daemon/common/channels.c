@@ -8,6 +8,7 @@
 #include "ipc_names.h"
 #include "proto.h"
 #include "serve.h"
+#include "setup.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -58,11 +59,15 @@ void control_answer(const char *line, char *reply, size_t size, bool *stop)
         counters_format(counts, sizeof counts);
         snprintf(reply, size, "%s pid %ld: %s\n",
                  atomic_load(&stopping) ? "stopping" : "running", (long)getpid(), counts);
+    } else if (strcmp(line, "reload") == 0) {
+        char summary[1024];
+        bool ok = daemon_reload("control socket: reload", summary, sizeof summary);
+        snprintf(reply, size, "%s: %s\n", ok ? "reloaded" : "reload refused", summary);
     } else if (strcmp(line, "stop") == 0) {
         snprintf(reply, size, "stopping pid %ld\n", (long)getpid());
         *stop = true;
     } else {
-        snprintf(reply, size, "unknown command '%.*s' (status, stop)\n", CONTROL_LINE_MAX, line);
+        snprintf(reply, size, "unknown command '%.*s' (status, reload, stop)\n", CONTROL_LINE_MAX, line);
     }
 }
 
@@ -71,7 +76,7 @@ bool control_serve(int conn)
     /* A client that connects and says nothing must not hold the loop up
      * for long: 200 ms to send its line. */
     struct timeval limit = { 0, 200000 };
-    char line[CONTROL_LINE_MAX + 1], reply[512];
+    char line[CONTROL_LINE_MAX + 1], reply[1200];
     size_t used = 0;
     bool stop = false;
 

@@ -18,7 +18,8 @@
  * non-blocking; path receives the socket's path. */
 int control_listen_or_die(char *path, size_t size);
 
-/* The answer to one command line ("status", "stop"); *stop is set for stop. */
+/* The answer to one command line ("status", "reload", "stop"); *stop is
+ * set for stop. */
 void control_answer(const char *line, char *reply, size_t size, bool *stop);
 
 /* Serves one accepted connection: reads a line (bounded in time), writes

@@ -21,7 +21,8 @@ struct counters counters;
 atomic_bool stopping;
 
 static int reply_msqid = -1;
-static long max_file = 0;
+static pthread_mutex_t config_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct serve_config config;
 static uint32_t wake_token;
 static uint64_t started_ns;
 
@@ -32,13 +33,29 @@ static pthread_mutex_t recent_lock = PTHREAD_MUTEX_INITIALIZER;
 static pid_t recent[RECENT];
 static unsigned recent_next;
 
-void serve_init(int msqid, long max_file_bytes, uint32_t token)
+void serve_init(int msqid, const struct serve_config *c, uint32_t token)
 {
     reply_msqid = msqid;
-    max_file = max_file_bytes;
+    serve_config_set(c);
     wake_token = token;
     started_ns = monotonic_ns();
 }
+
+/* region: config */
+void serve_config_set(const struct serve_config *c)
+{
+    pthread_mutex_lock(&config_lock);
+    config = *c;
+    pthread_mutex_unlock(&config_lock);
+}
+
+void serve_config_get(struct serve_config *c)
+{
+    pthread_mutex_lock(&config_lock);
+    *c = config;
+    pthread_mutex_unlock(&config_lock);
+}
+/* end region: config */
 
 void counters_format(char *buf, size_t size)
 {
@@ -108,7 +125,7 @@ static void reply_text(struct reply_msg *r, int status, const char *fmt, const c
 }
 
 /* region: checksum */
-static void do_checksum(const struct req_body *req, struct reply_msg *r)
+static void do_checksum(const struct req_body *req, long max_file, struct reply_msg *r)
 {
     char path[REQ_DATA_MAX + 1], buf[65536];
     uint32_t crc = 0;
@@ -131,7 +148,7 @@ static void do_checksum(const struct req_body *req, struct reply_msg *r)
         return;
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > max_file) {
-        reply_text(r, ST_FAILED, "%s", S_ISREG(st.st_mode) ? "the file is larger than --max-file-bytes"
+        reply_text(r, ST_FAILED, "%s", S_ISREG(st.st_mode) ? "the file is larger than max-file-bytes"
                                                            : "not a regular file");
         close(fd);
         return;
@@ -159,6 +176,7 @@ bool serve_request(const void *msg, size_t size, const char *channel)
 {
     struct req_body req = { 0 };
     struct reply_msg r = { 0 };
+    struct serve_config c;
 
     memcpy(&req, msg, size < sizeof req ? size : sizeof req);
     if (size == REQ_HEADER + sizeof(uint32_t) && req.op == OP_WAKE &&
@@ -174,11 +192,17 @@ bool serve_request(const void *msg, size_t size, const char *channel)
         return true;
     }
     remember(req.reply_to);
+    serve_config_get(&c);
     r.body.seq = req.seq;
     if (size < REQ_HEADER || req.len > REQ_DATA_MAX || size != REQ_HEADER + req.len) {
         char what[64];
         snprintf(what, sizeof what, "%zu", size);
         reply_text(&r, ST_BAD_SIZE, "a request of %s bytes does not match its header", what);
+    } else if ((long)size > c.max_request_bytes) {
+        char what[96];
+        snprintf(what, sizeof what, "%zu bytes is larger than max-request-bytes (%ld)",
+                 size, c.max_request_bytes);
+        reply_text(&r, ST_BAD_SIZE, "a request of %s", what);
     } else if (atomic_load(&stopping)) {
         reply_text(&r, ST_REFUSED, "%s", "the daemon is stopping: not done");
     } else if (req.op == OP_NONE) {
@@ -187,7 +211,7 @@ bool serve_request(const void *msg, size_t size, const char *channel)
         memcpy(r.body.data, req.data, req.len);
         r.body.len = req.len;
     } else if (req.op == OP_CHECKSUM) {
-        do_checksum(&req, &r);
+        do_checksum(&req, c.max_file_bytes, &r);
     } else if (req.op == OP_COUNTER) {
         r.body.len = (uint32_t)snprintf(r.body.data, sizeof r.body.data, "%lu",
                                         atomic_fetch_add(&counters.counter, 1) + 1);
@@ -205,6 +229,14 @@ bool serve_request(const void *msg, size_t size, const char *channel)
         dlog("%s: request seq %u from pid %ld (%s): %s: %.*s", channel, req.seq,
              (long)req.reply_to, op_name(req.op), status_name(r.body.status),
              (int)r.body.len, r.body.data);
+    }
+    if (c.log_level == LOG_LEVEL_DEBUG && r.body.status != ST_REFUSED)
+        dlog("%s: served seq %u from pid %ld: %s, %s", channel, req.seq, (long)req.reply_to,
+             op_name(req.op), status_name(r.body.status));
+    if (c.reply_delay_ms > 0 && r.body.status != ST_REFUSED) {   /* slow work, on purpose */
+        struct timespec work = { c.reply_delay_ms / 1000, (c.reply_delay_ms % 1000) * 1000000L };
+        while (nanosleep(&work, &work) != 0 && errno == EINTR)
+            ;
     }
     send_reply(req.reply_to, &r);
     return true;

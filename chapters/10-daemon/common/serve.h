@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
+
 struct counters {
     atomic_ulong requests;   /* every message taken, good or bad */
     atomic_ulong answered;   /* replies with status ok */
@@ -23,9 +25,14 @@ struct counters {
 extern struct counters counters;
 extern atomic_bool stopping;    /* set once by SIGTERM, SIGINT or `stop` */
 
-/* Settings: the System V queue replies go to, the largest file checksum
- * reads, and the token that marks the daemon's own wake-up message. */
-void serve_init(int msqid, long max_file_bytes, uint32_t wake_token);
+/* The System V queue replies go to, the first settings, and the token
+ * that marks the daemon's own wake-up message. */
+void serve_init(int msqid, const struct serve_config *config, uint32_t wake_token);
+
+/* Replaces the settings (SIGHUP).  Each request is served with one copy,
+ * taken when it starts: all old settings or all new, never a mix. */
+void serve_config_set(const struct serve_config *config);
+void serve_config_get(struct serve_config *config);
 
 /* Handles one request of size bytes (the body, after the type) that came
  * in on channel ("sysv", "posix") and sends its reply.  Returns false for

@@ -8,6 +8,8 @@
 #include "daemonize.h"
 #include "die.h"
 #include "dlog.h"
+#include "leftovers.h"
+#include "notify.h"
 #include "pidfile.h"
 #include "proto.h"
 #include "receiver.h"
@@ -23,9 +25,9 @@
 /* An absolute form of path: --daemon changes to "/" before using it. */
 static const char *absolute(const char *path)
 {
-    static char bufs[3][PATH_MAX];
+    static char bufs[4][PATH_MAX];   /* one per path: key, pid file, log, settings */
     static int next;
-    char cwd[PATH_MAX], *buf = bufs[next++ % 3];
+    char cwd[PATH_MAX], *buf = bufs[next++ % 4];
 
     if (path == NULL || path[0] == '/')
         return path;
@@ -73,6 +75,19 @@ static int queue_create_or_die(key_t key, const char *pid_path, int *handle)
 /* end region: queue */
 
 static int queue_handle = -1;
+static const struct daemon_settings *the_settings;
+
+/* The directory part of path, into dir. */
+static void dir_of(const char *path, char *dir, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+    size_t n = slash != NULL ? (size_t)(slash - path) : 0;
+
+    if (n >= size)
+        n = size - 1;
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+}
 
 /* region: setup */
 void daemon_setup(struct daemon_settings *s, struct daemon_state *st)
@@ -83,6 +98,15 @@ void daemon_setup(struct daemon_settings *s, struct daemon_state *st)
     s->key_path = absolute(s->key_path);
     s->pid_path = absolute(s->pid_path);
     s->log_path = absolute(s->log_path);
+    s->config_path = absolute(s->config_path);
+    the_settings = s;
+    /* A bad settings file stops the start, before anything exists. */
+    struct serve_config config = s->base;
+    if (s->config_path != NULL) {
+        char why[CONFIG_LINE_MAX + 128];
+        if (!config_read(s->config_path, &s->base, &config, why, sizeof why))
+            fatal("%s: %s", s->config_path, why);
+    }
     err = ipc_key_from_path(s->key_path, s->proj, &st->key);
     if (err != 0)
         die_errnum(err, "ftok %s", s->key_path);
@@ -104,31 +128,50 @@ void daemon_setup(struct daemon_settings *s, struct daemon_state *st)
         pidfile_take_or_die(s->pid_path, &stale);
         if (stale != 0)
             dlog("took over the stale pid file %s (pid %ld no longer holds it)", s->pid_path, stale);
+        leftovers_take_over(s->pid_path);
     }
     st->msqid = queue_create_or_die(st->key, s->pid_path, &st->queue_handle);
     queue_handle = st->queue_handle;
     st->listen_fd = control_listen_or_die(st->sock_path, sizeof st->sock_path);
+    char dir[PATH_MAX];
+    dir_of(st->sock_path, dir, sizeof dir);
+    leftovers_record("socket-dir", dir);
     st->mq = request_mq_open_or_die(st->mq_name, sizeof st->mq_name);
-    serve_init(st->msqid, s->max_file_bytes, (uint32_t)monotonic_ns() ^ (uint32_t)getpid() << 16);
+    leftovers_record("posix-queue", st->mq_name);
+    serve_init(st->msqid, &config, (uint32_t)monotonic_ns() ^ (uint32_t)getpid() << 16);
     receiver_start_or_die(&st->receiver, st->msqid, st->queue_handle);
 }
 /* end region: setup */
 
+/* region: ready */
 void daemon_report_ready(const struct daemon_settings *s, struct daemon_state *st)
 {
-    char line[PATH_MAX + 512];
+    char line[PATH_MAX + 512], config[256];
+    struct serve_config c;
+    int err;
 
     snprintf(line, sizeof line, "ready: pid %ld, System V queue %d (key 0x%08lx), "
              "control socket %s, POSIX queue %s", (long)getpid(), st->msqid,
              (unsigned long)st->key, st->sock_path, st->mq_name);
     dlog("%s", line);
+    serve_config_get(&c);
+    config_format(&c, config, sizeof config);
+    dlog("settings: %s", config);
+    /* Everything exists now: the queue, the socket, the thread that serves.
+     * Only now may systemd start what depends on us. */
+    err = notify_send("READY=1\nMAINPID=%ld\nSTATUS=serving System V queue %d",
+                      (long)getpid(), st->msqid);
+    if (err != 0)
+        dlog("could not notify systemd: %s", strerror(err));
     daemon_ready(st->ready_fd, s->log_path != NULL ? dlog_fd() : -1, line);
 }
+/* end region: ready */
 
 bool daemon_begin_stop(const char *why)
 {
     if (atomic_exchange(&stopping, true))
         return false;
+    notify_send("STOPPING=1\nSTATUS=stopping (%s)", why);
     dlog("stopping (%s): refusing new requests, draining the queues", why);
     if (serve_wake() != 0) {
         /* A queue full of replies nobody takes: removing it wakes the
@@ -139,15 +182,46 @@ bool daemon_begin_stop(const char *why)
     return true;
 }
 
+/* region: hup */
+bool daemon_reload(const char *why, char *summary, size_t size)
+{
+    const char *path = the_settings->config_path;
+    struct serve_config c;
+    char refusal[CONFIG_LINE_MAX + 128], text[256], reopened[160];
+    bool ok = true;
+    int err;
+
+    notify_send("RELOADING=1\nMONOTONIC_USEC=%llu", notify_monotonic_usec());
+    err = dlog_reopen();
+    snprintf(reopened, sizeof reopened, "%s%s", err == 0 ? "log reopened" : "could not reopen the log: ",
+             err == 0 ? "" : strerror(err));
+    dlog("%s: %s", why, reopened);
+    if (path == NULL) {
+        snprintf(summary, size, "%s; no settings file", reopened);
+    } else if (config_read(path, &the_settings->base, &c, refusal, sizeof refusal)) {
+        /* All or nothing: config_read changed nothing unless every line was good. */
+        serve_config_set(&c);
+        config_format(&c, text, sizeof text);
+        dlog("%s: settings reread from %s: %s", why, path, text);
+        snprintf(summary, size, "%s; settings reread: %s", reopened, text);
+    } else {
+        serve_config_get(&c);
+        config_format(&c, text, sizeof text);
+        dlog("%s: %s refused: %s; keeping %s", why, path, refusal, text);
+        snprintf(summary, size, "%s; %s refused: %s; keeping %s", reopened, path, refusal, text);
+        ok = false;
+    }
+    notify_send("READY=1\nSTATUS=serving (settings reread)");
+    return ok;
+}
+
 void daemon_on_hup(void)
 {
-    int err = dlog_reopen();
+    char summary[1024];
 
-    if (err == 0)
-        dlog("SIGHUP: log reopened");
-    else
-        dlog("SIGHUP: could not reopen the log: %s", strerror(err));
+    daemon_reload("SIGHUP", summary, sizeof summary);
 }
+/* end region: hup */
 
 void daemon_on_usr1(void)
 {

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "config.h"
 #include "ipc_names.h"
 
 struct daemon_settings {
@@ -20,7 +21,8 @@ struct daemon_settings {
     int proj;
     const char *pid_path;      /* may be NULL */
     const char *log_path;      /* NULL: stderr */
-    long max_file_bytes;
+    const char *config_path;   /* --config: read at start and on SIGHUP; may be NULL */
+    struct serve_config base;  /* the defaults and the command line: what the file overlays */
     bool detach;               /* --daemon */
 };
 
@@ -36,20 +38,29 @@ struct daemon_state {
     pthread_t receiver;
 };
 
-/* Everything up to the loop: blocks the signals, detaches if asked, opens
- * the log, takes the pid file, creates the queues and the socket, starts
- * the receiver thread.  Dies on any failure. */
+/* Everything up to the loop: reads the settings file, blocks the signals,
+ * detaches if asked, opens the log, takes the pid file (and removes what a
+ * killed predecessor left), creates the queues and the socket, starts the
+ * receiver thread.  Dies on any failure. */
 void daemon_setup(struct daemon_settings *settings, struct daemon_state *st);
 
-/* Reports ready (the ready line on stdout, or through the pipe). */
+/* Reports ready: the ready line on stdout or through the pipe, and
+ * READY=1 to systemd ($NOTIFY_SOCKET). */
 void daemon_report_ready(const struct daemon_settings *settings, struct daemon_state *st);
 
 /* Starts the drain once: sets stopping, wakes the receiver.  Returns false
  * if it had started already. */
 bool daemon_begin_stop(const char *why);
 
-/* What SIGHUP and SIGUSR1 do. */
+/* What SIGHUP (reopen the log, reread the settings) and SIGUSR1 (log the
+ * counters) do. */
 void daemon_on_hup(void);
+
+/* What SIGHUP and the control command `reload` do: reopens the log, rereads
+ * the settings file (all or nothing), tells systemd RELOADING=1 then
+ * READY=1.  why names the cause in the log; summary gets one line for the
+ * answer.  Returns false if the settings file was refused. */
+bool daemon_reload(const char *why, char *summary, size_t size);
 void daemon_on_usr1(void);
 
 /* After the loop: waits for the receiver to drain and remove the queue,
