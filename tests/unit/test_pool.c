@@ -216,10 +216,11 @@ static size_t frame_too_big_job(const void *arg, size_t len, void *out, size_t c
 
 static size_t frame_wrong_id_job(const void *arg, size_t len, void *out, size_t cap)
 {
-    const unsigned char id[8] = { 0, 0, 0, 0, 0, 0x0f, 0x42, 0x3f };   /* 999999 */
+    /* A result record: id 999999, an output of 0 bytes. */
+    const unsigned char rec[12] = { 0, 0, 0, 0, 0, 0x0f, 0x42, 0x3f, 0, 0, 0, 0 };
 
     (void)arg, (void)len, (void)out, (void)cap;
-    frame_send(pool_channel(), id, sizeof id);
+    frame_send(pool_channel(), rec, sizeof rec);
     return 0;
 }
 
@@ -450,7 +451,7 @@ static void malformed(enum pool_mode mode)
     } cases[] = {
         { frame_too_big_job, "larger than the limit" },
         { frame_wrong_id_job, "result for job 999999" },
-        { frame_short_job, "shorter than a job id" },
+        { frame_short_job, "shorter than a result header" },
         { frame_truncated_job, "ended inside a frame" },
         { frame_stall_job, "stalled inside a frame for 300 ms" },
     };
@@ -786,6 +787,9 @@ static void test_prefork_holds_next_job(void)
     CU_ASSERT_EQUAL_FATAL(pool_create(&p, &opt), 0);
     submit(p, gate_job, gate, sizeof gate);
     submit(p, tell_job, &tells[1], sizeof tells[1]);
+    /* pool_submit gives a job only to an idle worker; the loop gives the
+     * busy one the next. */
+    CU_ASSERT_EQUAL(pool_get(p, 0, &r), ETIMEDOUT);
     c = pool_counts(p);
     CU_ASSERT_EQUAL(c.pending, 0);
     CU_ASSERT_EQUAL(c.running, 2);               /* both in the worker's hands */
@@ -871,7 +875,7 @@ static void test_bad_arguments(void)
     opt.workers = POOL_WORKERS_MAX + 1;
     CU_ASSERT_EQUAL(pool_create(&p, &opt), EINVAL);
     opt.workers = 1;
-    opt.prefetch = 17;
+    opt.prefetch = POOL_PREFETCH_MAX + 1;
     CU_ASSERT_EQUAL(pool_create(&p, &opt), EINVAL);
     p = make_pool(POOL_FORK, 1, 0);
     CU_ASSERT_EQUAL(pool_submit(p, NULL, NULL, 0, NULL), EINVAL);

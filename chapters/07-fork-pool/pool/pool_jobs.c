@@ -28,6 +28,19 @@ uint64_t get_u64(const unsigned char *b)
     return v;
 }
 
+void put_u32(unsigned char *b, uint32_t v)
+{
+    b[0] = (unsigned char)(v >> 24);
+    b[1] = (unsigned char)(v >> 16);
+    b[2] = (unsigned char)(v >> 8);
+    b[3] = (unsigned char)v;
+}
+
+uint32_t get_u32(const unsigned char *b)
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
 void jobq_push(struct jobq *q, struct job *job)
 {
     job->next = NULL;
@@ -121,7 +134,7 @@ void pool_results_free(struct pool_result *results, size_t count)
 }
 
 void complete(struct pool *p, struct job *job, pid_t pid, enum pool_outcome outcome,
-                     int code, size_t len, const char *fmt, ...)
+              int code, const unsigned char *out, size_t len, const char *fmt, ...)
 {
     struct pool_result *r = &job->result;
     va_list ap;
@@ -139,7 +152,7 @@ void complete(struct pool *p, struct job *job, pid_t pid, enum pool_outcome outc
         r->output = malloc(len + 1);
         if (r->output == NULL)
             fatal("pool: out of memory for a job's output");
-        memcpy(r->output, p->rx + ID_BYTES, len);
+        memcpy(r->output, out, len);
         r->output[len] = '\0';
         r->len = len;
     }
@@ -151,6 +164,15 @@ void complete(struct pool *p, struct job *job, pid_t pid, enum pool_outcome outc
 struct job *take_oldest(struct pool *p, struct worker *w)
 {
     struct job *job = jobq_pop(&w->inflight);
+
+    if (job != NULL && !job->discard)
+        p->running--;
+    return job;
+}
+
+struct job *take_job(struct pool *p, struct worker *w, uint64_t id)
+{
+    struct job *job = jobq_remove(&w->inflight, id);
 
     if (job != NULL && !job->discard)
         p->running--;
