@@ -16,7 +16,7 @@ $(BUILD)/$(POOL07_DIR)/pool_demo.o $(BUILD)/$(POOL07_DIR)/pool_bench.o: ALL_CFLA
 $(BUILD)/$(POOL07_DIR)/pool_bench.o: ALL_CFLAGS += -I$(POOL07_DIR)/bench
 
 $(BUILD)/tests/unit/test_pool: $(POOL07_OBJ)
-$(BUILD)/tests/unit/test_pool_batch: $(POOL07_OBJ)
+$(BUILD)/tests/unit/test_pool_batch: $(TPOOL07_OBJ) $(POOL07_OBJ)
 $(BUILD)/tests/unit/test_tpool: $(TPOOL07_OBJ) $(POOL07_OBJ)
 $(BUILD)/tests/unit/test_pool.o $(BUILD)/tests/unit/test_pool_batch.o \
 $(BUILD)/tests/unit/test_tpool.o: ALL_CFLAGS += -I$(POOL07_DIR)/pool

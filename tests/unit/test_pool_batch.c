@@ -4,13 +4,15 @@
  *
  * A batch is made on purpose: the only worker is held busy by a gate job
  * (a pipe the test opens), jobs submitted meanwhile wait in the queue, and
- * the loop (pool_get with no wait) hands them over together.  Jobs write
+ * the loop (pool_get with no wait) hands them over together.  The thread
+ * pool's batches are tested the same way.  Jobs write
  * a letter to a pipe when they start, so the test knows what ran, how
  * often, and in which process.
  */
 #include "unit.h"
 
 #include "pool.h"
+#include "tpool.h"
 
 #include "io.h"
 
@@ -281,6 +283,60 @@ static void test_short_queue_spread(void)
     teardown();
 }
 
+/* Threads, batch 4: a thread takes [a, b, c] at once.  b, taken but not
+ * started, can still be cancelled (a is refused: it runs); the thread
+ * skips it; a's result is handed back with c's, not before. */
+static void test_threads_batch(void)
+{
+    struct tpool_options opt = { .threads = 1, .batch = 4 };
+    int g[2], ga[2], gc[2];
+    struct tpool *p = NULL;
+    struct pool_result r;
+    uint64_t a, b, c;
+
+    setup();
+    CU_ASSERT_EQUAL_FATAL(pipe(g), 0);
+    CU_ASSERT_EQUAL_FATAL(pipe(ga), 0);
+    CU_ASSERT_EQUAL_FATAL(pipe(gc), 0);
+    CU_ASSERT_EQUAL_FATAL(tpool_create(&p, &opt), 0);
+    struct arg x = { .tell_fd = runs[1], .gate_fd = g[0], .letter = 'G' };
+    CU_ASSERT_EQUAL_FATAL(tpool_submit(p, letter_job, &x, sizeof x, NULL), 0);
+    CU_ASSERT_EQUAL(next_run(LONG_WAIT_MS), 'G');        /* the thread took [G] */
+    x = (struct arg){ .tell_fd = runs[1], .gate_fd = ga[0], .letter = 'a' };
+    CU_ASSERT_EQUAL_FATAL(tpool_submit(p, letter_job, &x, sizeof x, &a), 0);
+    x = (struct arg){ .tell_fd = runs[1], .gate_fd = -1, .letter = 'b' };
+    CU_ASSERT_EQUAL_FATAL(tpool_submit(p, letter_job, &x, sizeof x, &b), 0);
+    x = (struct arg){ .tell_fd = runs[1], .gate_fd = gc[0], .letter = 'c' };
+    CU_ASSERT_EQUAL_FATAL(tpool_submit(p, letter_job, &x, sizeof x, &c), 0);
+    write_full(g[1], "g", 1);
+    CU_ASSERT_EQUAL(next_run(LONG_WAIT_MS), 'a');
+    CU_ASSERT_EQUAL(tpool_counts(p).pending, 0);         /* b and c: taken with a */
+    CU_ASSERT_EQUAL(tpool_kill(p, b), 0);
+    CU_ASSERT_EQUAL(tpool_kill(p, a), EBUSY);
+    write_full(ga[1], "g", 1);
+    CU_ASSERT_EQUAL(next_run(LONG_WAIT_MS), 'c');        /* b was skipped */
+    for (int i = 0; i < 2; i++) {                        /* G's result, b's cancel */
+        CU_ASSERT_EQUAL_FATAL(tpool_get(p, LONG_WAIT_MS, &r), 0);
+        CU_ASSERT_TRUE(r.id == b ? r.outcome == POOL_CANCELLED : r.outcome == POOL_DONE);
+        pool_result_free(&r);
+    }
+    CU_ASSERT_EQUAL(tpool_get(p, 300, &r), ETIMEDOUT);   /* a's result waits for c */
+    write_full(gc[1], "g", 1);
+    CU_ASSERT_EQUAL_FATAL(tpool_get(p, LONG_WAIT_MS, &r), 0);
+    CU_ASSERT_EQUAL(r.id, a);
+    pool_result_free(&r);
+    CU_ASSERT_EQUAL_FATAL(tpool_get(p, LONG_WAIT_MS, &r), 0);
+    CU_ASSERT_EQUAL(r.id, c);
+    pool_result_free(&r);
+    tpool_destroy(p);
+    for (int i = 0; i < 2; i++) {
+        close(g[i]);
+        close(ga[i]);
+        close(gc[i]);
+    }
+    teardown();
+}
+
 static void test_batch_option(void)
 {
     struct pool_options opt = { .workers = 1, .mode = POOL_PREFORK, .batch = POOL_BATCH_MAX + 1 };
@@ -304,6 +360,8 @@ static CU_TestInfo tests[] = {
       test_crash_mid_batch },
     { "a time limit mid-batch: the same, with the job timed out", test_time_limit_mid_batch },
     { "a short queue is spread over the workers, not batched", test_short_queue_spread },
+    { "threads, batch 4: taken together, one cancelled before it starts, results together",
+      test_threads_batch },
     { "batch sizes out of range are refused", test_batch_option },
     CU_TEST_INFO_NULL,
 };

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE   /* MAP_ANONYMOUS (not in POSIX.1-2008): the progress slots */
 #include "pool_impl.h"
+#include "pool_collect.h"
 
 #include "clock.h"
 #include "die.h"
@@ -279,36 +280,14 @@ int pool_get(struct pool *p, int timeout_ms, struct pool_result *result)
     return 0;
 }
 
-/* pool_get() until nothing is left or the time is up.  tpool.c has the
- * same dozen lines on its own pool: sharing them would take an exported
- * callback type, more to read than the loop itself. */
+static int get_one(void *p, int timeout_ms, struct pool_result *result)
+{
+    return pool_get(p, timeout_ms, result);
+}
+
 int pool_get_all(struct pool *p, int timeout_ms, struct pool_result **results, size_t *count)
 {
-    uint64_t until = deadline_after(timeout_ms);
-    size_t n = 0, cap = 0;
-    struct pool_result *all = NULL;
-    int err;
-
-    for (;;) {
-        uint64_t now = monotonic_ns();
-        int left = until == UINT64_MAX ? -1
-                 : now >= until ? 0 : (int)((until - now + 999999u) / 1000000u);
-        struct pool_result r;
-
-        if ((err = pool_get(p, left, &r)) != 0)
-            break;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            struct pool_result *bigger = realloc(all, cap * sizeof *all);
-            if (bigger == NULL)
-                fatal("out of memory collecting results");
-            all = bigger;
-        }
-        all[n++] = r;
-    }
-    *results = all;
-    *count = n;
-    return err == ENOENT ? 0 : err;
+    return collect_results(get_one, p, timeout_ms, results, count);
 }
 
 struct pool_counts pool_counts(const struct pool *p)

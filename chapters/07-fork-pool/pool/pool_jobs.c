@@ -5,9 +5,12 @@
  * queue once its result is filled in, until pool_get() hands it out.
  */
 #include "pool_impl.h"
+#include "pool_collect.h"
 
+#include "clock.h"
 #include "die.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,3 +181,36 @@ struct job *take_job(struct pool *p, struct worker *w, uint64_t id)
         p->running--;
     return job;
 }
+
+/* region: collect */
+int collect_results(int (*get)(void *pool, int timeout_ms, struct pool_result *result),
+                    void *pool, int timeout_ms, struct pool_result **results, size_t *count)
+{
+    uint64_t until = timeout_ms < 0 ? UINT64_MAX
+                                    : monotonic_ns() + (uint64_t)timeout_ms * 1000000u;
+    size_t n = 0, cap = 0;
+    struct pool_result *all = NULL;
+    int err;
+
+    for (;;) {
+        uint64_t now = monotonic_ns();
+        int left = until == UINT64_MAX ? -1
+                 : now >= until ? 0 : (int)((until - now + 999999u) / 1000000u);
+        struct pool_result r;
+
+        if ((err = get(pool, left, &r)) != 0)
+            break;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            struct pool_result *bigger = realloc(all, cap * sizeof *all);
+            if (bigger == NULL)
+                fatal("out of memory collecting results");
+            all = bigger;
+        }
+        all[n++] = r;
+    }
+    *results = all;
+    *count = n;
+    return err == ENOENT ? 0 : err;
+}
+/* end region: collect */

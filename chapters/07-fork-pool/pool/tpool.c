@@ -1,12 +1,15 @@
 /* tpool.c - see tpool.h. */
 #include "tpool.h"
 
+#include "pool_collect.h"
+
 #include "clock.h"
 #include "die.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,9 @@ struct tjob {
     uint64_t id;
     pool_job_fn fn;
     bool abandoned;             /* reported timed out: its output is dropped */
+    _Atomic int phase;          /* TAKEN, STARTED or CANCELLED: the thread
+                                   and tpool_kill race for it, without the
+                                   lock, by compare-and-swap */
     uint64_t started_ns;
     struct pool_result result;
     size_t arg_len;
@@ -31,13 +37,16 @@ struct tjobq {
 };
 
 enum slot_state { SLOT_FREE, SLOT_RUNNING, SLOT_EXITED };
+enum { TAKEN, STARTED, CANCELLED };
 
 struct slot {
     struct tpool *pool;
     int index;
     enum slot_state state;      /* EXITED: returned, not yet joined */
     pthread_t thread;
-    struct tjob *job;           /* the job it runs, or NULL */
+    struct tjob *job;           /* the job it runs, or NULL (batch 1) */
+    struct tjob **taken;        /* the batch it took (batch > 1) */
+    size_t taken_n;
 };
 
 struct tpool {
@@ -47,6 +56,7 @@ struct tpool {
     pthread_cond_t done;        /* "a result is ready": tpool_get waits */
     pthread_cond_t ended;       /* "a thread returned": tpool_kill_all waits */
     struct slot *slots;
+    struct tjob **taken;        /* every slot's batch, one allocation */
     int alive, idle;            /* threads running; of those, waiting for work */
     int getters;                /* callers waiting on `done` */
     bool stopping;
@@ -124,47 +134,75 @@ static unsigned char *run_job(pool_job_fn fn, const void *arg, size_t arg_len,
 /* --- the threads -------------------------------------------------------- */
 
 /* region: thread */
+/* With the lock held: how many jobs a thread takes at once.  Its share of
+ * the queue, so that a short queue spreads over the threads. */
+static size_t take_count(const struct tpool *p)
+{
+    size_t k = p->pending.n / (size_t)p->opt.threads;
+
+    if (p->opt.time_limit_ms > 0 || k < 1)
+        return 1;
+    return k > (size_t)p->opt.batch ? (size_t)p->opt.batch : k;
+}
+
 static void *thread_main(void *arg)
 {
     struct slot *s = arg;
     struct tpool *p = s->pool;
     unsigned char buf[POOL_OUTPUT_MAX];
+    unsigned char *output[POOL_BATCH_MAX];
+    size_t len[POOL_BATCH_MAX];
 
     if (p->opt.after_start != NULL)
         p->opt.after_start(s->index, p->opt.hook_data);
     pthread_mutex_lock(&p->lock);
     for (;;) {
-        struct tjob *job;
-        unsigned char *output;
-        size_t len;
+        size_t k;
 
         while (p->pending.n == 0 && !p->stopping) {
             p->idle++;
             pthread_cond_wait(&p->work, &p->lock);
             p->idle--;
         }
-        job = pop(&p->pending);
-        if (job == NULL)
+        if (p->pending.n == 0)
             break;                       /* stopping, and nothing queued */
-        job->started_ns = monotonic_ns();
-        s->job = job;
-        p->running++;
+        /* Take a batch under the lock; run it without. */
+        k = take_count(p);
+        for (size_t i = 0; i < k; i++) {
+            s->taken[i] = pop(&p->pending);
+            atomic_store(&s->taken[i]->phase, TAKEN);
+        }
+        s->taken_n = k;
+        s->taken[0]->started_ns = monotonic_ns();
+        s->job = k == 1 ? s->taken[0] : NULL;
+        p->running += k;
         /* A getter waiting already knows no deadline for this job: wake it
          * to take the new one into account. */
         if (p->opt.time_limit_ms > 0 && p->getters > 0)
             pthread_cond_broadcast(&p->done);
         pthread_mutex_unlock(&p->lock);
 
-        output = run_job(job->fn, job->arg, job->arg_len, buf, &len);
+        for (size_t i = 0; i < k; i++) {
+            struct tjob *job = s->taken[i];
+            int taken = TAKEN;
+            output[i] = NULL;
+            if (atomic_compare_exchange_strong(&job->phase, &taken, STARTED))
+                output[i] = run_job(job->fn, job->arg, job->arg_len, buf, &len[i]);
+        }
 
+        /* Hand the results back under the lock, all at once. */
         pthread_mutex_lock(&p->lock);
         s->job = NULL;
-        if (job->abandoned) {            /* reported already: drop it */
-            free(output);
-            free(job);
-        } else {
-            p->running--;
-            finish(p, job, POOL_DONE, output, len, "returned %zu bytes", len);
+        s->taken_n = 0;
+        for (size_t i = 0; i < k; i++) {
+            struct tjob *job = s->taken[i];
+            if (job->abandoned || atomic_load(&job->phase) == CANCELLED) {
+                free(output[i]);         /* reported already: drop it */
+                free(job);
+            } else {
+                p->running--;
+                finish(p, job, POOL_DONE, output[i], len[i], "returned %zu bytes", len[i]);
+            }
         }
     }
     s->state = SLOT_EXITED;
@@ -201,6 +239,7 @@ static int ensure_thread(struct tpool *p)
         pthread_join(s->thread, NULL);   /* returned already: no wait */
     s->state = SLOT_RUNNING;
     s->job = NULL;
+    s->taken_n = 0;
     err = pthread_create(&s->thread, NULL, thread_main, s);
     if (err != 0) {
         s->state = SLOT_FREE;
@@ -260,21 +299,27 @@ int tpool_create(struct tpool **out, const struct tpool_options *options)
     int err;
 
     if (options == NULL || options->threads < 1 || options->threads > POOL_WORKERS_MAX ||
-        options->time_limit_ms < 0)
+        options->time_limit_ms < 0 || options->batch < 0 || options->batch > POOL_BATCH_MAX)
         return EINVAL;
     p = calloc(1, sizeof *p);
     if (p == NULL)
         return ENOMEM;
     p->opt = *options;
+    if (p->opt.batch == 0)
+        p->opt.batch = 1;
     p->next_id = 1;
     p->slots = calloc((size_t)p->opt.threads, sizeof *p->slots);
-    if (p->slots == NULL) {
+    p->taken = calloc((size_t)p->opt.threads * (size_t)p->opt.batch, sizeof *p->taken);
+    if (p->slots == NULL || p->taken == NULL) {
+        free(p->slots);
+        free(p->taken);
         free(p);
         return ENOMEM;
     }
     for (int i = 0; i < p->opt.threads; i++) {
         p->slots[i].pool = p;
         p->slots[i].index = i;
+        p->slots[i].taken = p->taken + (size_t)i * (size_t)p->opt.batch;
     }
     /* Timed waits measure on CLOCK_MONOTONIC, so a change of the wall
      * clock neither shortens nor stretches them. */
@@ -297,6 +342,7 @@ int tpool_create(struct tpool **out, const struct tpool_options *options)
     pthread_condattr_destroy(&attr);
     if (err != 0) {
         free(p->slots);
+        free(p->taken);
         free(p);
         return err;
     }
@@ -320,6 +366,7 @@ void tpool_destroy(struct tpool *p)
     pthread_cond_destroy(&p->ended);
     pthread_mutex_destroy(&p->lock);
     free(p->slots);
+    free(p->taken);
     free(p);
 }
 
@@ -413,35 +460,14 @@ int tpool_get(struct tpool *p, int timeout_ms, struct pool_result *result)
 }
 /* end region: get */
 
-/* tpool_get() until nothing is left or the time is up (pool.c's
- * pool_get_all() is the same loop on the process pool). */
+static int get_one(void *p, int timeout_ms, struct pool_result *result)
+{
+    return tpool_get(p, timeout_ms, result);
+}
+
 int tpool_get_all(struct tpool *p, int timeout_ms, struct pool_result **results, size_t *count)
 {
-    uint64_t until = deadline_after(timeout_ms);
-    size_t n = 0, cap = 0;
-    struct pool_result *all = NULL;
-    int err;
-
-    for (;;) {
-        uint64_t now = monotonic_ns();
-        int left = until == UINT64_MAX ? -1
-                 : now >= until ? 0 : (int)((until - now + 999999u) / 1000000u);
-        struct pool_result r;
-
-        if ((err = tpool_get(p, left, &r)) != 0)
-            break;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            struct pool_result *bigger = realloc(all, cap * sizeof *all);
-            if (bigger == NULL)
-                fatal("out of memory collecting results");
-            all = bigger;
-        }
-        all[n++] = r;
-    }
-    *results = all;
-    *count = n;
-    return err == ENOENT ? 0 : err;
+    return collect_results(get_one, p, timeout_ms, results, count);
 }
 
 struct pool_counts tpool_counts(struct tpool *p)
@@ -459,6 +485,25 @@ struct pool_counts tpool_counts(struct tpool *p)
     };
     pthread_mutex_unlock(&p->lock);
     return c;
+}
+
+/* With the lock held: cancels a job a thread took in its batch, if it has
+ * not started (its thread drops it when it comes to it).  Returns false
+ * if it runs or ran. */
+static bool cancel_taken(struct tpool *p, struct tjob *job)
+{
+    int taken = TAKEN;
+    struct tjob *report;
+
+    if (!atomic_compare_exchange_strong(&job->phase, &taken, CANCELLED))
+        return false;
+    report = calloc(1, sizeof *report);
+    if (report == NULL)
+        fatal("tpool: out of memory");
+    report->id = job->id;
+    p->running--;
+    finish(p, report, POOL_CANCELLED, NULL, 0, "cancelled before it started");
+    return true;
 }
 
 int tpool_kill(struct tpool *p, uint64_t id)
@@ -480,8 +525,9 @@ int tpool_kill(struct tpool *p, uint64_t id)
         break;
     }
     for (int i = 0; err == ESRCH && i < p->opt.threads; i++)
-        if (p->slots[i].job != NULL && p->slots[i].job->id == id && !p->slots[i].job->abandoned)
-            err = EBUSY;
+        for (size_t k = 0; k < p->slots[i].taken_n; k++)
+            if (p->slots[i].taken[k]->id == id && !p->slots[i].taken[k]->abandoned)
+                err = cancel_taken(p, p->slots[i].taken[k]) ? 0 : EBUSY;
     pthread_mutex_unlock(&p->lock);
     return err;
 }
@@ -495,6 +541,10 @@ int tpool_kill_all(struct tpool *p, int timeout_ms)
     pthread_mutex_lock(&p->lock);
     while ((job = pop(&p->pending)) != NULL)
         finish(p, job, POOL_CANCELLED, NULL, 0, "cancelled before it started");
+    for (int i = 0; i < p->opt.threads; i++)
+        for (size_t k = 0; k < p->slots[i].taken_n; k++)
+            if (!p->slots[i].taken[k]->abandoned)
+                cancel_taken(p, p->slots[i].taken[k]);
     p->stopping = true;
     pthread_cond_broadcast(&p->work);
     while (p->alive > 0) {
