@@ -92,8 +92,8 @@ struct pool_options {
     enum pool_mode mode;
     int time_limit_ms;      /* per job, from its start; 0: no limit */
     int prefetch;           /* prefork: jobs a worker holds at once,
-                               1..POOL_PREFETCH_MAX; 0 means twice the
-                               batch (the batch it runs, the next) */
+                               1..POOL_PREFETCH_MAX; 0 means 8 batches
+                               (at most POOL_PREFETCH_MAX) */
     int batch;              /* prefork: jobs in one frame, 1..POOL_BATCH_MAX
                                (at most prefetch); 0 means 8.  A worker is
                                sent at most (jobs queued / workers), at

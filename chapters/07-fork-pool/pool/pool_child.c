@@ -14,6 +14,7 @@
 #include "frame.h"
 #include "io.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -53,14 +54,23 @@ static _Noreturn void run_one_and_exit(struct pool *p, int fd, const struct job 
  * those that ran before it. */
 static _Noreturn void serve_jobs(struct pool *p, int fd, struct progress *slot)
 {
-    for (;;) {
-        size_t len, off = 0, filled = 0;
-        enum frame_result got = frame_recv(fd, p->tx, (size_t)p->opt.batch * JOB_RECORD_MAX, &len);
+    size_t cap = (size_t)p->opt.prefetch * (LEN_BYTES + JOB_RECORD_MAX), have = 0;
 
-        if (got == FRAME_EOF)
-            _exit(0);
-        if (got != FRAME_OK)
-            _exit(2);            /* the parent is gone or broken */
+    for (;;) {
+        size_t len, off = LEN_BYTES, filled = 0;
+
+        /* One read() takes what waits: often a whole frame, or more. */
+        while (have < LEN_BYTES || have < LEN_BYTES + get_u32(p->tx)) {
+            ssize_t n = read(fd, p->tx + have, cap - have);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n == 0 && have == 0)
+                _exit(0);                /* the parent closed the socket */
+            if (n <= 0 || (have + (size_t)n >= LEN_BYTES && get_u32(p->tx) > cap - LEN_BYTES))
+                _exit(2);                /* the parent is gone or broken */
+            have += (size_t)n;
+        }
+        len = LEN_BYTES + get_u32(p->tx);
         atomic_store(&slot->filled, 0);
         while (off < len) {
             const unsigned char *rec = p->tx + off;
@@ -85,6 +95,8 @@ static _Noreturn void serve_jobs(struct pool *p, int fd, struct progress *slot)
         put_u32(slot->frame, (uint32_t)filled);
         if (write_full(fd, slot->frame, LEN_BYTES + filled) < 0)
             _exit(1);
+        memmove(p->tx, p->tx + len, have - len);     /* the next frame's start */
+        have -= len;
     }
 }
 /* end region: child */

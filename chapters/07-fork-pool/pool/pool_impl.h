@@ -50,7 +50,6 @@
 #define KILL_GRACE_MS 1000      /* pool_kill_all: then SIGKILL */
 #define REAP_TICK_MS 100        /* look for dead children at least this often */
 #define EXIT_TICK_MS 10         /* ... and this often while one is exiting */
-#define PEEK_MAX 16384          /* bytes of results looked at in one peek */
 
 struct job {
     struct job *next;
@@ -145,7 +144,7 @@ struct pool {
     int spawn_error;            /* the last fork or socketpair failure */
     struct pollfd *pfd;
     struct worker **pfd_worker;
-    unsigned char *tx, *rx, *peek;
+    unsigned char *tx, *rx;
     unsigned char *shared;      /* prefork: the workers' progress slots */
     size_t slot_bytes;          /* the size of one */
 };

@@ -177,64 +177,62 @@ bool take_results(struct pool *p, struct worker *w, const unsigned char *rec, si
 
 /* Reads every result frame the worker has sent so far, without waiting
  * for more.  Called only when poll() said the socket is readable.  One
- * peek shows how many bytes wait; frames are read until those are
- * consumed.  The last may be incomplete (frame_send() writes a frame in
- * two pieces): frame_recv() then waits for the rest, at most stall_ms.
+ * recv() takes all that waits (up to a whole batch's frame), and every
+ * complete frame in it is settled; usually that is all, one system call.
+ * A frame cut in two (a large one, or frame_send()'s two writes) is
+ * completed with a blocking recv(), which gives up after stall_ms.
  *
  * A worker that dies with jobs it never read in its socket resets the
  * connection: ECONNRESET before any byte of a frame is its death, and
  * inside a frame it means the frame was cut short. */
 void read_results(struct pool *p, struct worker *w)
 {
-    size_t cap = LEN_BYTES + (size_t)p->opt.batch * RESULT_RECORD_MAX;
+    size_t cap = LEN_BYTES + (size_t)p->opt.batch * RESULT_RECORD_MAX, have = 0;
 
     for (;;) {
-        ssize_t seen = recv(w->fd, p->peek, PEEK_MAX, MSG_PEEK);
-        size_t left;
+        /* Nothing held back: take what is there.  Part of a frame: wait. */
+        ssize_t n = recv(w->fd, p->rx + have, cap - have, have == 0 ? MSG_DONTWAIT : 0);
+        size_t off = 0;
+        char why[64];
 
-        if (seen < 0 && errno == EINTR)
+        if (n < 0 && errno == EINTR)
             continue;
-        if (seen == 0 || (seen < 0 && errno == ECONNRESET)) {
-            worker_enter(w, W_DEAF);     /* it closed its end: exiting */
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && have == 0)
+            return;                          /* all read */
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            bad_frame(p, w, "stalled inside a frame for %d ms", p->opt.stall_ms);
             return;
         }
-        if (seen < 0) {
+        if (n == 0 || (n < 0 && errno == ECONNRESET)) {
+            if (have > 0)
+                bad_frame(p, w, "%s", frame_result_name(FRAME_TRUNCATED));
+            else
+                worker_enter(w, W_DEAF);     /* it closed its end: exiting */
+            return;
+        }
+        if (n < 0) {
             bad_frame(p, w, "recv: %s", errno_name(errno));
             return;
         }
-        for (left = (size_t)seen; left > 0;) {
-            size_t len = 0;
-            enum frame_result got = frame_recv(w->fd, p->rx, cap, &len);
-            char why[64];
-
-            if (got == FRAME_IO_ERROR && errno == ECONNRESET) {
-                bad_frame(p, w, "%s", frame_result_name(FRAME_TRUNCATED));
+        have += (size_t)n;
+        while (have - off >= LEN_BYTES) {
+            size_t len = get_u32(p->rx + off);
+            if (len > cap - LEN_BYTES) {
+                bad_frame(p, w, "%s", frame_result_name(FRAME_TOO_BIG));
                 return;
             }
-            if (got == FRAME_IO_ERROR && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                bad_frame(p, w, "stalled inside a frame for %d ms", p->opt.stall_ms);
-                return;
-            }
-            if (got == FRAME_IO_ERROR) {
-                bad_frame(p, w, "read: %s", errno_name(errno));
-                return;
-            }
-            if (got == FRAME_EOF) {          /* cannot happen: bytes were seen */
-                worker_enter(w, W_DEAF);
-                return;
-            }
-            if (got != FRAME_OK) {
-                bad_frame(p, w, "%s", frame_result_name(got));
-                return;
-            }
-            if (!take_results(p, w, p->rx, len, true, why, sizeof why)) {
+            if (have - off - LEN_BYTES < len)
+                break;                       /* the rest is on its way */
+            if (!take_results(p, w, p->rx + off + LEN_BYTES, len, true, why, sizeof why)) {
                 bad_frame(p, w, "%s", why);
                 return;
             }
-            left -= left < LEN_BYTES + len ? left : LEN_BYTES + len;
+            off += LEN_BYTES + len;
         }
-        if ((size_t)seen < PEEK_MAX)
-            return;                      /* that was all there was */
+        memmove(p->rx, p->rx + off, have - off);
+        have -= off;
+        if (have == 0 && (size_t)n < cap)
+            return;                          /* it all fitted: nothing more waits */
     }
 }
 /* end region: results */
