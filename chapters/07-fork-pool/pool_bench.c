@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,6 +42,42 @@
 
 static long slow_jobs = 1000, many_jobs = 50000, workers = 4, rounds = 3, batch = 8;
 static long prefetch = 0;
+
+/* Where the time of a run went: CPU time in user space and in the kernel,
+ * and how often a process went to sleep waiting (voluntary context
+ * switches) or was switched out (involuntary), for the calling process,
+ * its threads, and its children once reaped: the workers. */
+struct usage {
+    double user_us, sys_us, sleeps, preempted;
+};
+static struct usage spent;           /* of the last run_procs/run_threads */
+
+static struct usage usage_now(void)
+{
+    struct rusage self, kids;
+
+    if (getrusage(RUSAGE_SELF, &self) != 0 || getrusage(RUSAGE_CHILDREN, &kids) != 0)
+        die("getrusage");
+    return (struct usage){
+        .user_us = (self.ru_utime.tv_sec + kids.ru_utime.tv_sec) * 1e6 +
+                   self.ru_utime.tv_usec + kids.ru_utime.tv_usec,
+        .sys_us = (self.ru_stime.tv_sec + kids.ru_stime.tv_sec) * 1e6 +
+                  self.ru_stime.tv_usec + kids.ru_stime.tv_usec,
+        .sleeps = (double)self.ru_nvcsw + (double)kids.ru_nvcsw,
+        .preempted = (double)self.ru_nivcsw + (double)kids.ru_nivcsw,
+    };
+}
+
+/* What was spent since `before`, per job. */
+static struct usage usage_since(struct usage before, long jobs)
+{
+    struct usage now = usage_now();
+
+    return (struct usage){ (now.user_us - before.user_us) / jobs,
+                           (now.sys_us - before.sys_us) / jobs,
+                           (now.sleeps - before.sleeps) / jobs,
+                           (now.preempted - before.preempted) / jobs };
+}
 
 /* region: trivial */
 /* The trivial job: 8 bytes in, the same 8 bytes out. */
@@ -72,6 +109,7 @@ static uint64_t run_procs(enum pool_mode mode, long n, int b)
             die_errnum(err, "pool_submit");
     while (mode == POOL_PREFORK && (err = pool_get(p, 60000, &r)) == 0)
         pool_result_free(&r);
+    struct usage before = usage_now();
     start = monotonic_ns();
     for (long i = 0; i < n; i++) {
         uint64_t v = (uint64_t)i;
@@ -97,7 +135,8 @@ static uint64_t run_procs(enum pool_mode mode, long n, int b)
     if (err != ENOENT)
         die_errnum(err, "pool_get");
     uint64_t elapsed = monotonic_ns() - start;
-    pool_destroy(p);
+    pool_destroy(p);                     /* the workers are reaped: counted */
+    spent = usage_since(before, n);
     if (done != n)
         fatal("%ld results for %ld jobs", done, n);
     return elapsed;
@@ -119,6 +158,7 @@ static uint64_t run_threads(long n, int b)
             die_errnum(err, "tpool_submit");
     while ((err = tpool_get(p, 60000, &r)) == 0)
         pool_result_free(&r);
+    struct usage before = usage_now();
     start = monotonic_ns();
     for (long i = 0; i < n; i++) {
         uint64_t v = (uint64_t)i;
@@ -145,6 +185,7 @@ static uint64_t run_threads(long n, int b)
         die_errnum(err, "tpool_get");
     uint64_t elapsed = monotonic_ns() - start;
     tpool_destroy(p);
+    spent = usage_since(before, n);
     if (done != n)
         fatal("%ld results for %ld jobs", done, n);
     return elapsed;
@@ -249,6 +290,7 @@ static uint64_t measure(int m)
 int main(int argc, char **argv)
 {
     double rate[METHODS][99];
+    struct usage sum[METHODS] = { { 0, 0, 0, 0 } };
     bool python = true;
 
     cli_parse(&cli, argc, argv);
@@ -278,6 +320,12 @@ int main(int argc, char **argv)
                 continue;
             }
             rate[m][r] = (double)jobs_of(m) / (ns / 1e9);
+            if (m <= THRB) {
+                sum[m].user_us += spent.user_us / rounds;
+                sum[m].sys_us += spent.sys_us / rounds;
+                sum[m].sleeps += spent.sleeps / rounds;
+                sum[m].preempted += spent.preempted / rounds;
+            }
         }
     }
     for (int m = 0; m < METHODS; m++) {
@@ -291,6 +339,14 @@ int main(int argc, char **argv)
                method_names[m], jobs_of(m), median[m], 1e6 / median[m], rate[m][0],
                rate[m][rounds - 1]);
     }
+    /* region: usage */
+    printf("where the time goes, per job (CPU time of the program, its threads and its\n"
+           "workers; sleeps: waits for something to read or a lock; preempted: switched out):\n");
+    for (int m = FORK; m <= THRB; m++)
+        printf("  %-22s user %8.2f us  system %8.2f us  sleeps %5.2f  preempted %5.2f\n",
+               method_names[m], sum[m].user_us, sum[m].sys_us, sum[m].sleeps,
+               sum[m].preempted);
+    /* end region: usage */
     /* region: ratios */
     printf("ratios:\n");
     faster(PREB, FORK, 20);
