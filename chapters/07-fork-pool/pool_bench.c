@@ -330,12 +330,12 @@ int main(int argc, char **argv)
     }
     for (int m = 0; m < METHODS; m++) {
         if ((m == PY1 || m == PYB) && !python) {
-            printf("  %-22s skipped: python3 is not installed\n", method_names[m]);
+            printf("  %-19s skipped: python3 is not installed\n", method_names[m]);
             continue;
         }
         qsort(rate[m], (size_t)rounds, sizeof rate[m][0], by_value);
         median[m] = rate[m][rounds / 2];
-        printf("  %-22s %8ld jobs a round %10.0f jobs/s %9.2f us/job  (range %.0f-%.0f)\n",
+        printf("  %-19s %7ld jobs a round %9.0f jobs/s %7.2f us/job  (%.0f-%.0f)\n",
                method_names[m], jobs_of(m), median[m], 1e6 / median[m], rate[m][0],
                rate[m][rounds - 1]);
     }
@@ -343,7 +343,7 @@ int main(int argc, char **argv)
     printf("where the time goes, per job (CPU time of the program, its threads and its\n"
            "workers; sleeps: waits for something to read or a lock; preempted: switched out):\n");
     for (int m = FORK; m <= THRB; m++)
-        printf("  %-22s user %8.2f us  system %8.2f us  sleeps %5.2f  preempted %5.2f\n",
+        printf("  %-19s user %7.2f us  system %7.2f us  sleeps %5.2f  preempted %5.2f\n",
                method_names[m], sum[m].user_us, sum[m].sys_us, sum[m].sleeps,
                sum[m].preempted);
     /* end region: usage */

@@ -317,6 +317,11 @@ job_ids() {
         fi
     done
     assert_line --regexp '^  threads, batch 1 us/job / mutex\+condvar +[0-9.]+x$'
+    # Where the time went: CPU time and sleeps per job, for each pool.
+    for what in fork-per-job 'prefork, batch 1' 'prefork, batch 8' 'threads, batch 1' \
+                'threads, batch 8'; do
+        assert_line --regexp "^  $what +user +[0-9.]+ us  system +[0-9.]+ us  sleeps +[0-9.]+  preempted +[0-9.]+$"
+    done
     refute_output --partial "target"
     run_program $bench --rounds 0
     assert_usage_error "--rounds: '0' is not a whole number from 1 to 99"

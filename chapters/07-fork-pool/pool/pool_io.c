@@ -66,6 +66,7 @@ static void send_jobs(struct pool *p, struct worker *w)
 }
 /* end region: send */
 
+/* region: dispatch */
 static struct worker *least_loaded(struct pool *p)
 {
     struct worker *best = NULL;
@@ -137,6 +138,8 @@ void dispatch(struct pool *p, bool idle_only)
         if (p->w[i].state != W_FREE && p->w[i].unsent > 0)
             send_jobs(p, &p->w[i]);
 }
+
+/* end region: dispatch */
 
 /* region: results */
 bool take_results(struct pool *p, struct worker *w, const unsigned char *rec, size_t len,
