@@ -7,7 +7,7 @@
 POOL07_DIR := chapters/07-fork-pool
 POOL07_OBJ := $(patsubst %,$(BUILD)/$(POOL07_DIR)/pool/%.o,pool pool_worker pool_io pool_child \
                 pool_sigchld pool_jobs)
-TPOOL07_OBJ := $(BUILD)/$(POOL07_DIR)/pool/tpool.o
+TPOOL07_OBJ := $(BUILD)/$(POOL07_DIR)/pool/tpool.o $(BUILD)/$(POOL07_DIR)/pool/tpool_thread.o
 
 $(BUILD)/$(POOL07_DIR)/pool_demo: $(POOL07_OBJ) $(TPOOL07_OBJ)
 BENCH07_OBJ := $(BUILD)/$(POOL07_DIR)/bench/refs.o

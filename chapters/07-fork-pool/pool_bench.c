@@ -265,7 +265,9 @@ static const struct cli cli = {
 /* Jobs one measurement of method m runs. */
 static long jobs_of(int m)
 {
-    return m == FORK || m == XARGS ? slow_jobs : m == FLOORB ? many_jobs / batch * batch : many_jobs;
+    if (m == FORK || m == XARGS)
+        return slow_jobs;
+    return m == FLOORB ? many_jobs / batch * batch : many_jobs;
 }
 
 static uint64_t measure(int m)

@@ -178,7 +178,8 @@ int pool_create(struct pool **out, const struct pool_options *options)
     /* Prefork: one shared mapping for every worker's progress slot, made
      * before any fork so that parent and workers see the same pages. */
     if (p->opt.mode == POOL_PREFORK) {
-        size_t slot = sizeof(struct progress) + LEN_BYTES + (size_t)p->opt.batch * RESULT_RECORD_MAX;
+        size_t slot = sizeof(struct progress) + LEN_BYTES +
+                      (size_t)p->opt.batch * RESULT_RECORD_MAX;
         p->slot_bytes = (slot + 63) / 64 * 64;
         p->shared = mmap(NULL, p->slot_bytes * (size_t)p->opt.workers, PROT_READ | PROT_WRITE,
                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
