@@ -95,9 +95,10 @@ struct pool_options {
                                1..POOL_PREFETCH_MAX; 0 means 8 batches
                                (at most POOL_PREFETCH_MAX) */
     int batch;              /* prefork: jobs in one frame, 1..POOL_BATCH_MAX
-                               (at most prefetch); 0 means 8.  A worker is
-                               sent at most (jobs queued / workers), at
-                               least 1: a lone job goes at once.  If a job
+                               (at most prefetch); 0 means 8, or prefetch
+                               if that is less.  A worker is sent at most
+                               (jobs queued / workers), at least 1: a
+                               lone job goes at once.  If a job
                                kills its worker, that job's result says
                                so; the jobs of its batch that ran before
                                it are done, those after it are queued

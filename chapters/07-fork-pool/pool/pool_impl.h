@@ -9,7 +9,8 @@
  *                  results (frames in);
  *   pool_child.c   what runs in a worker process;
  *   pool_sigchld.c the SIGCHLD handler and the pools it wakes;
- *   pool_jobs.c    job queues and results.
+ *   pool_jobs.c    job queues and results, and the get_all loop that
+ *                  tpool.c shares (pool_collect.h).
  *
  * Frames (lib/frame.h's format: a 4-byte big-endian length, then the
  * payload) both ways, each holding a batch of one or more records:
