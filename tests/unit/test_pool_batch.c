@@ -244,6 +244,59 @@ static void fault_mid_batch(bool crash)
 static void test_crash_mid_batch(void) { fault_mid_batch(true); }
 static void test_time_limit_mid_batch(void) { fault_mid_batch(false); }
 
+/* pool_kill in a batch [a, b, c] while a runs: b (waiting behind a) is
+ * cancelled alone, a is killed by the signal, and c, which never started,
+ * runs once in a new worker; b never runs at all. */
+static void test_kill_in_batch(void)
+{
+    int g[2], ga[2];
+    struct pool *p;
+    struct pool_result r;
+    char order[4] = { 0 };
+
+    setup();
+    CU_ASSERT_EQUAL_FATAL(pipe(g), 0);
+    CU_ASSERT_EQUAL_FATAL(pipe(ga), 0);
+    p = make(1, 4, 0);
+    submit(p, letter_job, 'G', g[0]);
+    uint64_t a = submit(p, letter_job, 'a', ga[0]);
+    uint64_t b = submit(p, letter_job, 'b', -1);
+    uint64_t c = submit(p, letter_job, 'c', -1);
+    CU_ASSERT_EQUAL(pool_get(p, 0, &r), ETIMEDOUT);      /* sends [a, b, c] */
+    CU_ASSERT_EQUAL(next_run(LONG_WAIT_MS), 'G');
+    write_full(g[1], "g", 1);
+    r = get(p);
+    pool_result_free(&r);
+    CU_ASSERT_EQUAL(next_run(LONG_WAIT_MS), 'a');        /* a runs, b and c wait */
+    CU_ASSERT_EQUAL(pool_kill(p, b, SIGTERM), 0);
+    r = get(p);
+    CU_ASSERT_EQUAL(r.id, b);
+    CU_ASSERT_EQUAL(r.outcome, POOL_CANCELLED);
+    pool_result_free(&r);
+    CU_ASSERT_EQUAL(pool_kill(p, a, SIGUSR1), 0);
+    for (int i = 0; i < 2; i++) {
+        r = get(p);
+        if (r.id == a) {
+            CU_ASSERT_EQUAL(r.outcome, POOL_KILLED);
+            CU_ASSERT_EQUAL(r.code, SIGUSR1);
+        } else {
+            CU_ASSERT_EQUAL(r.id, c);
+            CU_ASSERT_EQUAL(r.outcome, POOL_DONE);
+        }
+        pool_result_free(&r);
+    }
+    CU_ASSERT_EQUAL(pool_get(p, 0, &r), ENOENT);
+    order[0] = next_run(LONG_WAIT_MS);
+    CU_ASSERT_EQUAL(order[0], 'c');                      /* and b never ran */
+    CU_ASSERT_EQUAL(pool_counts(p).forks, 2);
+    pool_destroy(p);
+    for (int i = 0; i < 2; i++) {
+        close(g[i]);
+        close(ga[i]);
+    }
+    teardown();
+}
+
 /* A short queue is spread, not batched: two jobs queued for two busy
  * workers go one to each (jobs queued / workers = 1), so opening one
  * worker's gate runs one of them, not both. */
@@ -359,6 +412,8 @@ static CU_TestInfo tests[] = {
     { "a crash mid-batch: the job before is done, the crash killed, the rest re-run once",
       test_crash_mid_batch },
     { "a time limit mid-batch: the same, with the job timed out", test_time_limit_mid_batch },
+    { "pool_kill in a batch: the waiting job cancelled alone, the running one killed",
+      test_kill_in_batch },
     { "a short queue is spread over the workers, not batched", test_short_queue_spread },
     { "threads, batch 4: taken together, one cancelled before it starts, results together",
       test_threads_batch },
