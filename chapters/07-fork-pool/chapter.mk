@@ -19,14 +19,16 @@ POOLTEST07_OBJ := $(BUILD)/tests/unit/pool_test_jobs.o
 $(BUILD)/tests/unit/test_pool: $(POOLTEST07_OBJ) $(POOL07_OBJ)
 $(BUILD)/tests/unit/test_pool_life: $(POOLTEST07_OBJ) $(POOL07_OBJ)
 $(BUILD)/tests/unit/test_pool_batch: $(TPOOL07_OBJ) $(POOL07_OBJ)
-$(BUILD)/tests/unit/test_tpool: $(TPOOL07_OBJ) $(POOL07_OBJ)
+$(BUILD)/tests/unit/test_tpool: $(BUILD)/tests/unit/tpool_test_jobs.o $(TPOOL07_OBJ) $(POOL07_OBJ)
 $(BUILD)/tests/unit/test_pool.o $(BUILD)/tests/unit/test_pool_life.o $(POOLTEST07_OBJ) \
-$(BUILD)/tests/unit/test_pool_batch.o $(BUILD)/tests/unit/test_tpool.o: \
+$(BUILD)/tests/unit/test_pool_batch.o $(BUILD)/tests/unit/test_tpool.o \
+$(BUILD)/tests/unit/tpool_test_jobs.o: \
     ALL_CFLAGS += -I$(POOL07_DIR)/pool
 
 # Header dependencies of the pool objects (the top Makefile includes only
 # those of programs, lib/ and tests).
--include $(POOL07_OBJ:.o=.d) $(TPOOL07_OBJ:.o=.d) $(BENCH07_OBJ:.o=.d) $(POOLTEST07_OBJ:.o=.d)
+-include $(POOL07_OBJ:.o=.d) $(TPOOL07_OBJ:.o=.d) $(BENCH07_OBJ:.o=.d) $(POOLTEST07_OBJ:.o=.d) \
+    $(BUILD)/tests/unit/tpool_test_jobs.d
 
 # `make bench` may gather several chapters' benchmarks: each adds itself as
 # a prerequisite, so no chapter's rule overrides another's.
