@@ -44,7 +44,7 @@ enum mode { MODE_FORK, MODE_PREFORK, MODE_THREAD, MODE_SYNC };
 static const char *const mode_names[] = { "fork", "prefork", "thread", "sync", NULL };
 
 static long jobs = 100, workers = 16, seed = 1, max_ms = 200, time_limit_ms = 0;
-static long wait_ms = 1000;
+static long wait_ms = 1000, batch = 0;
 static int mode = MODE_FORK;
 static bool faults = false;
 
@@ -168,6 +168,8 @@ static const struct cli_option options[] = {
                     "kill a job running longer, 0: no limit (--faults: 2 x max-ms + 500)"),
     CLI_OPTION_LONG("wait-ms", &wait_ms, 1, 600000, "MS",
                     "report a wait for the next result longer than this"),
+    CLI_OPTION_LONG("batch", &batch, 0, POOL_BATCH_MAX, "N",
+                    "jobs in one frame (prefork) or one take (thread); 0: the pool's default"),
     CLI_OPTION_FLAG("faults", &faults,
                     "every 10th job crashes, exits 3 or hangs, in turn (fork, prefork)"),
     CLI_OPTION_END
@@ -178,8 +180,8 @@ static const struct cli cli = {
                "as it arrives, then a summary line.",
     .options = options,
     .details = "Modes: fork (a child per job), prefork (persistent children, many jobs\n"
-               "each), thread (a thread pool), sync (in the caller, one at a time:\n"
-               "--workers has no effect).\n"
+               "each, sent in batches), thread (a thread pool), sync (in the caller, one\n"
+               "at a time: --workers and --batch have no effect).\n"
                "Any options must add up to at most two minutes of sleeping.\n"
                "Exit status: 0 if every job succeeded, 1 if any failed.",
 };
@@ -206,7 +208,12 @@ int main(int argc, char **argv)
     {
         long at_once = mode == MODE_SYNC ? 1 : workers;
         long longest = faults && time_limit_ms > max_ms ? time_limit_ms : max_ms;
-        long worst = (jobs + at_once - 1) / at_once * longest;
+        /* Batches spread jobs over the workers by their share of the
+         * queue, but a worker may end up with a batch's worth more than
+         * the others (8 in prefork mode unless --batch says). */
+        long held = mode == MODE_PREFORK ? (batch ? batch : 8) - 1
+                  : mode == MODE_THREAD && batch ? batch - 1 : 0;
+        long worst = ((jobs + at_once - 1) / at_once + held) * longest;
         if (worst > 120000)
             usage_error("%ld jobs of up to %ld ms, %ld at a time, could take %ld s: "
                         "keep it to 120 s (fewer --jobs, more --workers or a smaller --max-ms)",
@@ -215,7 +222,7 @@ int main(int argc, char **argv)
 
     if (mode == MODE_THREAD) {
         struct tpool_options opt = { .threads = (int)workers,
-                                     .time_limit_ms = (int)time_limit_ms };
+                                     .time_limit_ms = (int)time_limit_ms, .batch = (int)batch };
         int err = tpool_create(&threads, &opt);
         if (err != 0)
             die_errnum(err, "tpool_create");
@@ -225,6 +232,7 @@ int main(int argc, char **argv)
             .mode = mode == MODE_FORK ? POOL_FORK : mode == MODE_PREFORK ? POOL_PREFORK
                                                                          : POOL_SYNC,
             .time_limit_ms = (int)time_limit_ms,
+            .batch = mode == MODE_PREFORK ? (int)batch : 0,
             .after_fork = count_fork,
         };
         int err = pool_create(&procs, &opt);

@@ -217,6 +217,24 @@ job_ids() {
     done
 }
 
+@test "pool_demo --faults --batch 8, one worker: each fault is its own job's result; its batch runs once" {
+    # One worker takes the jobs 8 at a time; a crash or an exit kills it
+    # in the middle of a batch.  The jobs before the fault keep their
+    # results, those after it are queued again: every job is reported
+    # exactly once, and only the three faults failed.
+    run_program $demo --jobs 30 --workers 1 --max-ms 10 --faults --mode prefork --batch 8
+    assert_failure 1
+    assert_line --regexp '^job 10 killed: killed by SIGSEGV \(pid [0-9]+\)$'
+    assert_line --regexp '^job 20 exited: exited with status 3 without a result \(pid [0-9]+\)$'
+    assert_line --regexp '^job 30 timed out: ran past its 520 ms time limit and was killed \(pid [0-9]+\)$'
+    assert_equal "$(result_field ok)" 27
+    assert_equal "$(result_field failed)" 3
+    assert_equal "$(job_ids | wc -l)" 30
+    assert_equal "$(job_ids | sort -n | uniq | wc -l)" 30
+    # A new worker after the crash and after the exit, no other.
+    assert_equal "$(result_field forks)" 3
+}
+
 @test "pool_demo: the same seed draws the same sleeps, another seed others" {
     local first second other
     run_program $demo --jobs 12 --workers 4 --max-ms 20 --seed 7
@@ -244,11 +262,11 @@ job_ids() {
     # (Not thread mode: threads end with their process, nothing can be left.)
     for mode in fork prefork; do
         for sig in INT TERM; do
-            env --default-signal=INT "$path" --jobs 50 --workers 8 --max-ms 10000 --mode $mode \
+            env --default-signal=INT "$path" --jobs 40 --workers 8 --max-ms 10000 --mode $mode \
                 > "$BATS_TEST_TMPDIR/out" &
             pid=$!
             deadline=$((SECONDS + 5))
-            until grep -q '^50 jobs' "$BATS_TEST_TMPDIR/out"; do
+            until grep -q '^40 jobs' "$BATS_TEST_TMPDIR/out"; do
                 ((SECONDS < deadline)) || fail "no header line ($mode, $sig)"
                 sleep 0.01
             done
@@ -267,42 +285,50 @@ job_ids() {
     run_program $bench --workers 2 --rounds 1 --jobs 20 --many 200
     assert_success
     local what line x
-    for what in fork-per-job prefork threads mutex+condvar 'xargs -P (exec)' \
-                'floor, batch 1' 'floor, batch 8'; do
-        assert_line --regexp "^  ${what//[()+]/.} +[0-9]+ jobs a round +[0-9]+ jobs/s"
+    for what in fork-per-job 'prefork, batch 1' 'prefork, batch 8' 'threads, batch 1' \
+                'threads, batch 8' mutex+condvar 'xargs -P (exec)' 'floor, batch 1' 'floor, batch 8'; do
+        assert_line --regexp "^  ${what//[()+]/.} +[0-9]+ jobs a round +[0-9]+ jobs/s +[0-9.]+ us/job"
     done
     # Python is measured when python3 runs, and said to be skipped otherwise.
     if command -v python3 >/dev/null; then
         assert_line --regexp '^  python chunksize 1 +200 jobs a round +[0-9]+ jobs/s'
         assert_line --regexp '^  python chunksize 8 +200 jobs a round +[0-9]+ jobs/s'
     else
-        assert_line '  python chunksize 1   skipped: python3 is not installed'
+        assert_line --regexp '^  python chunksize 1 +skipped: python3 is not installed$'
     fi
-    # No speed is asserted: only that the verdict printed agrees with the
-    # ratio printed next to it.
-    for what in 'prefork / fork-per-job:20' 'threads / prefork:1' \
-                'prefork / python chunksize 1:2' 'prefork / python chunksize 8:2'; do
+    # No speed is asserted: only that each verdict printed agrees with the
+    # ratio printed next to it ("at least": x >= t, "at most": x <= t).
+    for what in 'prefork, batch 8 / fork-per-job:least:20' \
+                'prefork, batch 1 / python chunksize 1:least:2' \
+                'prefork, batch 8 / python chunksize 8:least:2' \
+                'prefork, batch 1 us/job / floor, batch 1:most:3' \
+                'prefork, batch 8 us/job / floor, batch 8:most:3'; do
         [[ $what == *python* ]] && ! command -v python3 >/dev/null && continue
-        line=$(grep -E "^  ${what%%:*} +[0-9.]+x  \(expected at least ${what##*:}x: " <<<"$output") ||
-            fail "no line for ${what%%:*}"
+        local name=${what%%:*} rest=${what#*:}
+        local how=${rest%%:*} t=${rest##*:}
+        line=$(grep -E "^  $name +[0-9.]+x  \(expected at $how ${t}x: " <<<"$output") ||
+            fail "no line for $name"
         x=$(sed -E 's/^.* ([0-9.]+)x  \(.*/\1/' <<<"$line")
-        if awk -v x="$x" -v t="${what##*:}" 'BEGIN { exit !(x >= t) }'; then
-            [[ $line == *": yes)" ]] || fail "$line"
+        if awk -v x="$x" -v t="$t" -v how="$how" \
+               'BEGIN { exit !(how == "least" ? x >= t : x <= t) }'; then
+            [[ $line == *": met)" ]] || fail "$line"
         else
-            [[ $line == *": no, not on this run)" ]] || fail "$line"
+            [[ $line == *": not met)" ]] || fail "$line"
         fi
     done
-    line=$(grep -E '^  prefork us/job / floor at batch 1 +[0-9.]+x  \(expected at most 3x: ' <<<"$output") ||
-        fail "no line for the floor"
-    x=$(sed -E 's/^.* ([0-9.]+)x  \(.*/\1/' <<<"$line")
-    if awk -v x="$x" 'BEGIN { exit !(x <= 3) }'; then
-        [[ $line == *": yes)" ]] || fail "$line"
-    else
-        [[ $line == *": no, not on this run)" ]] || fail "$line"
-    fi
+    assert_line --regexp '^  threads, batch 1 us/job / mutex\+condvar +[0-9.]+x$'
+    # Where the time went: CPU time and sleeps per job, for each pool.
+    for what in fork-per-job 'prefork, batch 1' 'prefork, batch 8' 'threads, batch 1' \
+                'threads, batch 8'; do
+        assert_line --regexp "^  $what +user +[0-9.]+ us  system +[0-9.]+ us  sleeps +[0-9.]+  preempted +[0-9.]+$"
+    done
     refute_output --partial "target"
     run_program $bench --rounds 0
     assert_usage_error "--rounds: '0' is not a whole number from 1 to 99"
+    run_program $bench --batch 1
+    assert_usage_error "--batch: '1' is not a whole number from 2 to 32"
+    run_program $bench --batch 16 --prefetch 8
+    assert_usage_error "--prefetch 8 is less than --batch 16: a worker must hold a batch"
     run_program $bench --rounds 99 --many 2000000
     assert_usage_error "--rounds 99 with --jobs 1000 and --many 2000000 is too much work: keep rounds x (jobs/1000 + many/20000) at most 300 (a few minutes)"
 }
@@ -316,8 +342,8 @@ job_ids() {
     run --separate-stderr env PATH="$bin" timeout -k 2 "$IPCLAB_TIMEOUT" "$(program $bench)" \
         --workers 2 --rounds 1 --jobs 20 --many 200
     assert_success
-    assert_line '  python chunksize 1   skipped: python3 is not installed'
-    assert_line '  python chunksize 8   skipped: python3 is not installed'
+    assert_line --regexp '^  python chunksize 1 +skipped: python3 is not installed$'
+    assert_line --regexp '^  python chunksize 8 +skipped: python3 is not installed$'
     refute_output --partial "prefork / python"
-    assert_line --regexp '^  prefork / fork-per-job +[0-9.]+x'
+    assert_line --regexp '^  prefork, batch 8 / fork-per-job +[0-9.]+x'
 }

@@ -19,8 +19,9 @@ uint64_t ref_condvar_handoff(long n, int threads);
 uint64_t ref_xargs(long n, int workers);
 
 /* multiprocessing.Pool(workers).imap_unordered over n trivial jobs with
- * the given chunksize, timed by Python itself from the pool's creation
- * to the last result.  Returns 0 if python3 cannot be run. */
+ * the given chunksize, timed by Python itself from when its workers have
+ * started (and run a job each) to the last result.  Returns 0 if python3
+ * cannot be run. */
 uint64_t ref_python(long n, int workers, int chunksize);
 
 #endif

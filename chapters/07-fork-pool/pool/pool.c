@@ -6,7 +6,9 @@
  *
  * pool_impl.h says which file holds what.
  */
+#define _GNU_SOURCE   /* MAP_ANONYMOUS (not in POSIX.1-2008): the progress slots */
 #include "pool_impl.h"
+#include "pool_collect.h"
 
 #include "clock.h"
 #include "die.h"
@@ -18,6 +20,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 /* Milliseconds to wait from now until `until` (UINT64_MAX: no limit),
@@ -30,12 +33,12 @@ static int wait_ms(struct pool *p, uint64_t now, uint64_t until)
 
     for (int i = 0; i < p->opt.workers; i++) {
         struct worker *w = &p->w[i];
-        uint64_t t;
+        uint64_t t, id, since;
         if (w->state == W_FREE)
             continue;
-        if (limit > 0 && w->signal_sent == 0 && w->inflight.head != NULL &&
-            w->started_ns + limit < until)
-            until = w->started_ns + limit;
+        if (limit > 0 && w->signal_sent == 0 && running_job(w, &id, &since) &&
+            since + limit < until)
+            until = since + limit;
         t = w->state == W_DEAF || w->signal_sent != 0 ? EXIT_TICK_MS : REAP_TICK_MS;
         if (t < tick)
             tick = t;
@@ -70,7 +73,7 @@ static int run_until(struct pool *p, uint64_t until)
         int n = 1, ms;
         bool look = false;
 
-        dispatch(p);
+        dispatch(p, false);
         if (p->ready.n > 0)
             return 0;
         if (nothing_left(p))
@@ -135,31 +138,56 @@ int pool_create(struct pool **out, const struct pool_options *options)
 
     if (options == NULL || options->workers < 1 || options->workers > POOL_WORKERS_MAX ||
         options->mode < POOL_FORK || options->mode > POOL_SYNC ||
-        options->time_limit_ms < 0 || options->prefetch < 0 || options->prefetch > 16 ||
-        options->stall_ms < 0)
+        options->time_limit_ms < 0 || options->prefetch < 0 ||
+        options->prefetch > POOL_PREFETCH_MAX || options->batch < 0 ||
+        options->batch > POOL_BATCH_MAX || options->stall_ms < 0)
         return EINVAL;
     p = calloc(1, sizeof *p);
     if (p == NULL)
         return ENOMEM;
     p->opt = *options;
+    if (p->opt.batch == 0)
+        p->opt.batch = p->opt.prefetch > 0 && p->opt.prefetch < BATCH_DEFAULT ? p->opt.prefetch
+                                                                              : BATCH_DEFAULT;
+    /* Deep enough that a worker always finds its next batch waiting, and
+     * its results pile up while the parent is busy: then one wake-up and
+     * one recv() take several frames.  pool_bench: 8 batches of 8 cost
+     * half as much per job as 2. */
     if (p->opt.prefetch == 0)
-        p->opt.prefetch = 2;
-    if (p->opt.mode == POOL_FORK)
-        p->opt.prefetch = 1;
+        p->opt.prefetch = 8 * p->opt.batch < POOL_PREFETCH_MAX ? 8 * p->opt.batch
+                                                              : POOL_PREFETCH_MAX;
+    if (p->opt.mode != POOL_PREFORK)
+        p->opt.prefetch = p->opt.batch = 1;
+    if (p->opt.batch > p->opt.prefetch)
+        return free(p), EINVAL;
     if (p->opt.stall_ms == 0)
         p->opt.stall_ms = 1000;
     p->next_id = 1;
     p->w = calloc((size_t)p->opt.workers, sizeof *p->w);
     p->pfd = calloc((size_t)p->opt.workers + 1, sizeof *p->pfd);
     p->pfd_worker = calloc((size_t)p->opt.workers + 1, sizeof *p->pfd_worker);
-    /* Room for a whole batch of job frames, each with its length. */
-    p->tx = malloc((size_t)p->opt.prefetch * (4 + JOB_FRAME_MAX));
-    p->rx = malloc(4 + RESULT_FRAME_MAX);
-    p->peek = malloc(PEEK_MAX);
+    /* Room for every job a worker holds, each frame with its length; and
+     * for a result frame of a whole batch. */
+    p->tx = malloc((size_t)p->opt.prefetch * (LEN_BYTES + JOB_RECORD_MAX));
+    p->rx = malloc(LEN_BYTES + (size_t)p->opt.batch * RESULT_RECORD_MAX);
     if (p->w == NULL || p->pfd == NULL || p->pfd_worker == NULL || p->tx == NULL ||
-        p->rx == NULL || p->peek == NULL) {
+        p->rx == NULL) {
         err = ENOMEM;
         goto fail;
+    }
+    /* Prefork: one shared mapping for every worker's progress slot, made
+     * before any fork so that parent and workers see the same pages. */
+    if (p->opt.mode == POOL_PREFORK) {
+        size_t slot = sizeof(struct progress) + LEN_BYTES +
+                      (size_t)p->opt.batch * RESULT_RECORD_MAX;
+        p->slot_bytes = (slot + 63) / 64 * 64;
+        p->shared = mmap(NULL, p->slot_bytes * (size_t)p->opt.workers, PROT_READ | PROT_WRITE,
+                         MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (p->shared == MAP_FAILED) {
+            p->shared = NULL;
+            err = errno;
+            goto fail;
+        }
     }
     for (int i = 0; i < p->opt.workers; i++)
         p->w[i].fd = -1;
@@ -180,12 +208,13 @@ int pool_create(struct pool **out, const struct pool_options *options)
     *out = p;
     return 0;
 fail:
+    if (p->shared != NULL)
+        munmap(p->shared, p->slot_bytes * (size_t)p->opt.workers);
     free(p->w);
     free(p->pfd);
     free(p->pfd_worker);
     free(p->tx);
     free(p->rx);
-    free(p->peek);
     free(p);
     return err;
 }
@@ -201,12 +230,13 @@ void pool_destroy(struct pool *p)
     registry_remove(p);
     close(p->wake[0]);
     close(p->wake[1]);
+    if (p->shared != NULL)
+        munmap(p->shared, p->slot_bytes * (size_t)p->opt.workers);
     free(p->w);
     free(p->pfd);
     free(p->pfd_worker);
     free(p->tx);
     free(p->rx);
-    free(p->peek);
     free(p);
 }
 
@@ -228,13 +258,13 @@ int pool_submit(struct pool *p, pool_job_fn fn, const void *arg, size_t arg_len,
         *id = job->id;
     if (p->opt.mode == POOL_SYNC) {
         /* The job runs in the caller: a crash here is the caller's crash. */
-        size_t len = run_job(fn, job->arg, arg_len, p->rx);
-        complete(p, job, getpid(), POOL_DONE, 0, len - ID_BYTES, "returned %zu bytes",
-                 len - ID_BYTES);
+        size_t len = run_job(job->id, fn, job->arg, arg_len, p->rx) - RESULT_HEADER;
+        complete(p, job, getpid(), POOL_DONE, 0, p->rx + RESULT_HEADER, len,
+                 "returned %zu bytes", len);
         return 0;
     }
     jobq_push(&p->pending, job);
-    dispatch(p);
+    dispatch(p, true);
     return 0;
 }
 
@@ -253,36 +283,14 @@ int pool_get(struct pool *p, int timeout_ms, struct pool_result *result)
     return 0;
 }
 
-/* pool_get() until nothing is left or the time is up.  tpool.c has the
- * same dozen lines on its own pool: sharing them would take an exported
- * callback type, more to read than the loop itself. */
+static int get_one(void *p, int timeout_ms, struct pool_result *result)
+{
+    return pool_get(p, timeout_ms, result);
+}
+
 int pool_get_all(struct pool *p, int timeout_ms, struct pool_result **results, size_t *count)
 {
-    uint64_t until = deadline_after(timeout_ms);
-    size_t n = 0, cap = 0;
-    struct pool_result *all = NULL;
-    int err;
-
-    for (;;) {
-        uint64_t now = monotonic_ns();
-        int left = until == UINT64_MAX ? -1
-                 : now >= until ? 0 : (int)((until - now + 999999u) / 1000000u);
-        struct pool_result r;
-
-        if ((err = pool_get(p, left, &r)) != 0)
-            break;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            struct pool_result *bigger = realloc(all, cap * sizeof *all);
-            if (bigger == NULL)
-                fatal("out of memory collecting results");
-            all = bigger;
-        }
-        all[n++] = r;
-    }
-    *results = all;
-    *count = n;
-    return err == ENOENT ? 0 : err;
+    return collect_results(get_one, p, timeout_ms, results, count);
 }
 
 struct pool_counts pool_counts(const struct pool *p)
@@ -302,21 +310,34 @@ int pool_kill(struct pool *p, uint64_t id, int sig)
     struct job *job = jobq_remove(&p->pending, id);
 
     if (job != NULL) {
-        complete(p, job, 0, POOL_CANCELLED, 0, 0, "cancelled before it started");
+        complete(p, job, 0, POOL_CANCELLED, 0, NULL, 0, "cancelled before it started");
         return 0;
     }
     for (int i = 0; i < p->opt.workers; i++) {
         struct worker *w = &p->w[i];
         if (w->state == W_FREE)
             continue;
+        /* Held jobs run in order: those before the current one ran, those
+         * after it have not started.  No current one held: none started. */
+        uint64_t now_id = 0, since;
+        bool runs = running_job(w, &now_id, &since), before_current = false;
+        if (w->progress != NULL && !runs)
+            now_id = atomic_load(&w->progress->current);
+        for (job = w->inflight.head; job != NULL; job = job->next)
+            if (job->id == now_id)
+                before_current = true;
         for (job = w->inflight.head; job != NULL; job = job->next) {
+            if (job->id == now_id && job->id != id)
+                before_current = false;
             if (job->id != id || job->discard)
                 continue;
-            if (job == w->inflight.head && w->signal_sent == 0) {
+            if (job->id == now_id && runs && w->signal_sent == 0) {
                 w->doomed = id;
                 worker_signal(w, sig);
                 return 0;
             }
+            if (job->id == now_id || before_current)
+                return ESRCH;            /* it ran: its result is on its way */
             /* Held behind another job: it has not started.  Report it now;
              * the copy in the worker's socket runs, and its result is
              * dropped. */
@@ -326,7 +347,7 @@ int pool_kill(struct pool *p, uint64_t id, int sig)
             if (copy == NULL)
                 fatal("pool: out of memory");
             copy->id = id;
-            complete(p, copy, 0, POOL_CANCELLED, 0, 0, "cancelled before it started");
+            complete(p, copy, 0, POOL_CANCELLED, 0, NULL, 0, "cancelled before it started");
             return 0;
         }
     }
@@ -339,14 +360,15 @@ void pool_kill_all(struct pool *p, int sig)
     uint64_t until = monotonic_ns() + (uint64_t)KILL_GRACE_MS * 1000000u;
 
     while ((job = jobq_pop(&p->pending)) != NULL)
-        complete(p, job, 0, POOL_CANCELLED, 0, 0, "cancelled before it started");
+        complete(p, job, 0, POOL_CANCELLED, 0, NULL, 0, "cancelled before it started");
     for (int i = 0; i < p->opt.workers; i++) {
         struct worker *w = &p->w[i];
         if (w->state == W_FREE)
             continue;
+        uint64_t id = 0, since;
         w->cancel_rest = true;
-        if (w->signal_sent == 0)
-            w->doomed = w->inflight.head ? w->inflight.head->id : 0;
+        if (w->signal_sent == 0 && running_job(w, &id, &since))
+            w->doomed = id;
         worker_signal(w, sig);
     }
     /* Reap them all; SIGCHLD (or the tick) wakes us. */

@@ -6,8 +6,10 @@
  *   POOL_FORK     a fresh child per job, which sends its result and exits
  *                 (the PHP articles' pool, done properly);
  *   POOL_PREFORK  persistent workers, each taking many jobs over its
- *                 socketpair; each holds up to `prefetch` jobs, so a worker
- *                 that finishes one finds the next already waiting;
+ *                 socketpair; jobs go in batches (up to `batch` jobs in
+ *                 one frame and one write, their results back in one
+ *                 frame), and each worker holds up to `prefetch` jobs, so
+ *                 that one finishing a batch finds the next waiting;
  *   POOL_SYNC     no child at all: pool_submit() runs the job in the caller
  *                 (for debugging: a debugger and a crash stay in one process).
  *
@@ -35,6 +37,8 @@
 #define POOL_ARG_MAX 4096        /* bytes of argument a job carries */
 #define POOL_OUTPUT_MAX 4096     /* bytes of output a job may return */
 #define POOL_WORKERS_MAX 128     /* cleanup.h holds 256 entries in all */
+#define POOL_BATCH_MAX 32        /* jobs in one frame */
+#define POOL_PREFETCH_MAX 64     /* jobs a prefork worker holds */
 
 /* A job: reads its argument (arg_len bytes, copied at submission, not
  * aligned: memcpy it), writes at most cap bytes of output to out and
@@ -87,8 +91,18 @@ struct pool_options {
     int workers;            /* 1..POOL_WORKERS_MAX children at once */
     enum pool_mode mode;
     int time_limit_ms;      /* per job, from its start; 0: no limit */
-    int prefetch;           /* prefork: jobs a worker holds at once, 1..16;
-                               0 means 2 (the one it runs, the next) */
+    int prefetch;           /* prefork: jobs a worker holds at once,
+                               1..POOL_PREFETCH_MAX; 0 means 8 batches
+                               (at most POOL_PREFETCH_MAX) */
+    int batch;              /* prefork: jobs in one frame, 1..POOL_BATCH_MAX
+                               (at most prefetch); 0 means 8, or prefetch
+                               if that is less.  A worker is sent at most
+                               (jobs queued / workers), at least 1: a
+                               lone job goes at once.  If a job
+                               kills its worker, that job's result says
+                               so; the jobs of its batch that ran before
+                               it are done, those after it are queued
+                               again (they never started). */
     int stall_ms;           /* how long a frame may stall half-received
                                before it counts as malformed; 0 means 1000 */
     /* Called after each fork, like fork() returns: in the child with 0
@@ -107,7 +121,9 @@ int pool_create(struct pool **out, const struct pool_options *options);
 /* Kills and reaps every child, frees every result not collected. */
 void pool_destroy(struct pool *pool);
 
-/* Queues fn(arg) and starts it if a worker is free; stores the job's id
+/* Queues fn(arg) and starts it if a worker is idle (prefork: holds no
+ * job; other jobs wait for pool_get, whose loop sends them in batches to
+ * workers with room); stores the job's id
  * (1, 2, ...) in *id if id is not NULL.  POOL_SYNC runs it right here.
  * Returns 0 or EINVAL (fn is NULL, arg_len > POOL_ARG_MAX).  A failed fork
  * leaves the job queued; pool_get() retries and reports it. */

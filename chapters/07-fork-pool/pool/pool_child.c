@@ -10,9 +10,11 @@
  */
 #include "pool_impl.h"
 
+#include "clock.h"
 #include "frame.h"
 #include "io.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,57 +27,83 @@ int pool_channel(void)
 }
 
 /* region: child */
-size_t run_job(pool_job_fn fn, const void *arg, size_t arg_len, unsigned char *out)
+size_t run_job(uint64_t id, pool_job_fn fn, const void *arg, size_t arg_len, unsigned char *rec)
 {
-    size_t n = fn(arg, arg_len, out + ID_BYTES, POOL_OUTPUT_MAX);
+    size_t n = fn(arg, arg_len, rec + RESULT_HEADER, POOL_OUTPUT_MAX);
 
     if (n > POOL_OUTPUT_MAX)
         abort();                 /* the job broke its contract */
-    return ID_BYTES + n;
+    put_u64(rec, id);
+    put_u32(rec + ID_BYTES, (uint32_t)n);
+    return RESULT_HEADER + n;
 }
 
 /* Fork-per-job: run the inherited job, send its result, exit. */
 static _Noreturn void run_one_and_exit(struct pool *p, int fd, const struct job *job)
 {
-    size_t len = run_job(job->fn, job->arg, job->arg_len, p->rx);
+    size_t len = run_job(job->id, job->fn, job->arg, job->arg_len, p->rx);
 
-    put_u64(p->rx, job->id);
     _exit(frame_send(fd, p->rx, len) == FRAME_OK ? 0 : 1);
 }
 
-/* Prefork: take jobs until the parent closes the socket.  Each result
- * goes out as one frame in frame.h's format, written in one write():
- * frame_send() writes the length and the payload separately, and the
- * parent, woken by the length alone, would then wait for the payload.  For
- * thousands of small results a second that costs: one write gave 15-40 %
- * more jobs per second in pool_bench. */
-static _Noreturn void serve_jobs(struct pool *p, int fd)
+/* Prefork: take a batch of jobs (one frame), run them in order, send their
+ * results back as one frame in one write(); until the parent closes the
+ * socket.  The result frame is built in the progress slot the parent can
+ * read, and the slot says which job runs since when: if a job kills the
+ * worker, the parent knows which one it was and still has the results of
+ * those that ran before it. */
+static _Noreturn void serve_jobs(struct pool *p, int fd, struct progress *slot)
 {
-    for (;;) {
-        size_t len;
-        pool_job_fn fn;
-        enum frame_result got = frame_recv(fd, p->tx, JOB_FRAME_MAX, &len);
+    size_t cap = (size_t)p->opt.prefetch * (LEN_BYTES + JOB_RECORD_MAX), have = 0;
 
-        if (got == FRAME_EOF)
-            _exit(0);
-        if (got != FRAME_OK || len < JOB_HEADER)
-            _exit(2);            /* the parent is gone or broken */
-        memcpy(&fn, p->tx + ID_BYTES, sizeof fn);
-        size_t out = run_job(fn, p->tx + JOB_HEADER, len - JOB_HEADER, p->rx + 4);
-        memcpy(p->rx + 4, p->tx, ID_BYTES);      /* the job's id */
-        p->rx[0] = (unsigned char)(out >> 24);
-        p->rx[1] = (unsigned char)(out >> 16);
-        p->rx[2] = (unsigned char)(out >> 8);
-        p->rx[3] = (unsigned char)out;
-        if (write_full(fd, p->rx, 4 + out) < 0)
+    for (;;) {
+        size_t len, off = LEN_BYTES, filled = 0;
+
+        /* One read() takes what waits: often a whole frame, or more. */
+        while (have < LEN_BYTES || have < LEN_BYTES + get_u32(p->tx)) {
+            ssize_t n = read(fd, p->tx + have, cap - have);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n == 0 && have == 0)
+                _exit(0);                /* the parent closed the socket */
+            if (n <= 0 || (have + (size_t)n >= LEN_BYTES && get_u32(p->tx) > cap - LEN_BYTES))
+                _exit(2);                /* the parent is gone or broken */
+            have += (size_t)n;
+        }
+        len = LEN_BYTES + get_u32(p->tx);
+        atomic_store(&slot->filled, 0);
+        while (off < len) {
+            const unsigned char *rec = p->tx + off;
+            pool_job_fn fn;
+            size_t arg_len;
+
+            if (len - off < JOB_HEADER)
+                _exit(2);
+            memcpy(&fn, rec + ID_BYTES, sizeof fn);
+            arg_len = get_u32(rec + ID_BYTES + sizeof fn);
+            if (arg_len > len - off - JOB_HEADER)
+                _exit(2);
+            atomic_store(&slot->started_ns, monotonic_ns());
+            atomic_store(&slot->current, get_u64(rec));
+            atomic_store(&slot->busy, 1);
+            filled += run_job(get_u64(rec), fn, rec + JOB_HEADER, arg_len,
+                              slot->frame + LEN_BYTES + filled);
+            atomic_store(&slot->filled, (uint32_t)filled);
+            atomic_store(&slot->busy, 0);
+            off += JOB_HEADER + arg_len;
+        }
+        put_u32(slot->frame, (uint32_t)filled);
+        if (write_full(fd, slot->frame, LEN_BYTES + filled) < 0)
             _exit(1);
+        memmove(p->tx, p->tx + len, have - len);     /* the next frame's start */
+        have -= len;
     }
 }
 /* end region: child */
 
 /* The child's side of spawn(): shed the parent's machinery, call the hook,
  * then serve. */
-void run_worker(struct pool *p, int fd, const struct job *job)
+void run_worker(struct pool *p, int slot, int fd, const struct job *job)
 {
     registry_close_in_child();
     channel = fd;
@@ -83,5 +111,5 @@ void run_worker(struct pool *p, int fd, const struct job *job)
         p->opt.after_fork(0, p->opt.hook_data);
     if (job != NULL)
         run_one_and_exit(p, fd, job);
-    serve_jobs(p, fd);
+    serve_jobs(p, fd, p->w[slot].progress);
 }

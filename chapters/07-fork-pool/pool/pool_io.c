@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -22,29 +23,31 @@ bool readable_now(int fd)
 
 /* region: send */
 /* Sends the jobs assigned to w since the last send, all in one send():
- * frames in frame.h's format (a 4-byte big-endian length, then the
- * payload), which the worker reads with frame_recv().  frame_send() would
- * make two write() calls per frame, and a write() to a worker that died
- * raises SIGPIPE, which kills the caller; send() with MSG_NOSIGNAL returns
- * EPIPE instead. */
+ * frames of up to `batch` job records each (frame.h's format: a 4-byte
+ * big-endian length, then the payload), which the worker reads with
+ * frame_recv().  A write() to a worker that died raises SIGPIPE, which
+ * kills the caller; send() with MSG_NOSIGNAL returns EPIPE instead. */
 static void send_jobs(struct pool *p, struct worker *w)
 {
     struct job *job = w->inflight.head;
-    size_t len = 0, sent = 0;
+    size_t len = 0, sent = 0, frame = 0, in_frame = 0;
 
     for (size_t skip = w->inflight.n - w->unsent; skip > 0; skip--)
         job = job->next;
     for (; job != NULL; job = job->next) {
-        size_t payload = JOB_HEADER + job->arg_len;
-        unsigned char *f = p->tx + len;
-        f[0] = (unsigned char)(payload >> 24);
-        f[1] = (unsigned char)(payload >> 16);
-        f[2] = (unsigned char)(payload >> 8);
-        f[3] = (unsigned char)payload;
-        put_u64(f + 4, job->id);
-        memcpy(f + 4 + ID_BYTES, &job->fn, sizeof job->fn);
-        memcpy(f + 4 + JOB_HEADER, job->arg, job->arg_len);
-        len += 4 + payload;
+        if (in_frame == (size_t)p->opt.batch)
+            in_frame = 0;
+        if (in_frame++ == 0) {               /* a new frame: its length */
+            frame = len;
+            len += LEN_BYTES;
+        }
+        unsigned char *r = p->tx + len;
+        put_u64(r, job->id);
+        memcpy(r + ID_BYTES, &job->fn, sizeof job->fn);
+        put_u32(r + ID_BYTES + sizeof job->fn, (uint32_t)job->arg_len);
+        memcpy(r + JOB_HEADER, job->arg, job->arg_len);
+        len += JOB_HEADER + job->arg_len;
+        put_u32(p->tx + frame, (uint32_t)(len - frame - LEN_BYTES));
     }
     w->unsent = 0;
     while (sent < len) {
@@ -52,8 +55,8 @@ static void send_jobs(struct pool *p, struct worker *w)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            /* It died or is dying.  The jobs stay with it: the oldest takes
-             * its death as its result, the rest go back to the queue. */
+            /* It died or is dying.  The jobs stay with it: the one it ran
+             * takes its death as its result, the rest go back to the queue. */
             if (w->state == W_TAKING)
                 worker_enter(w, W_DRAINING);
             return;
@@ -63,6 +66,7 @@ static void send_jobs(struct pool *p, struct worker *w)
 }
 /* end region: send */
 
+/* region: dispatch */
 static struct worker *least_loaded(struct pool *p)
 {
     struct worker *best = NULL;
@@ -77,8 +81,10 @@ static struct worker *least_loaded(struct pool *p)
     return best;
 }
 
-/* Hands queued jobs to workers, forking as the mode needs. */
-void dispatch(struct pool *p)
+/* Hands queued jobs to workers, forking as the mode needs.  idle_only
+ * (pool_submit): only to a worker that holds nothing; the others' jobs
+ * wait for the loop, which sends them in batches. */
+void dispatch(struct pool *p, bool idle_only)
 {
     bool may_fork = true;
 
@@ -95,8 +101,11 @@ void dispatch(struct pool *p)
         }
         return;
     }
-    /* One job at a time to the least loaded worker, so that work spreads
-     * evenly; then one send() per worker for all it was given. */
+    /* A batch at a time to the least loaded worker: as many jobs as its
+     * share of the queue (jobs queued / workers), at least one, at most a
+     * batch and what it has room for.  A lone job goes at once; a long
+     * queue goes in full batches.  Then one send() per worker for all it
+     * was given. */
     while (p->pending.n > 0) {
         struct worker *w = least_loaded(p);
         /* Fork another worker rather than queue behind a busy one. */
@@ -109,93 +118,124 @@ void dispatch(struct pool *p)
             p->spawn_error = err;
             may_fork = false;
         }
-        if (w == NULL)
+        if (w == NULL || (idle_only && w->inflight.n > 0))
             break;
-        if (w->inflight.n == 0)
-            w->started_ns = monotonic_ns();
-        jobq_push(&w->inflight, jobq_pop(&p->pending));
-        w->unsent++;
-        p->running++;
+        size_t k = p->pending.n / (size_t)p->opt.workers;
+        size_t room = (size_t)p->opt.prefetch - w->inflight.n;
+        if (k < 1)
+            k = 1;
+        if (k > (size_t)p->opt.batch)
+            k = (size_t)p->opt.batch;
+        if (k > room)
+            k = room;
+        for (; k > 0 && p->pending.n > 0; k--) {
+            jobq_push(&w->inflight, jobq_pop(&p->pending));
+            w->unsent++;
+            p->running++;
+        }
     }
     for (int i = 0; i < p->opt.workers; i++)
         if (p->w[i].state != W_FREE && p->w[i].unsent > 0)
             send_jobs(p, &p->w[i]);
 }
 
+/* end region: dispatch */
+
 /* region: results */
-/* Reads every result the worker has sent so far, without waiting for more.
- * Called only when poll() said the socket is readable.  One peek shows how
- * many bytes wait; frames are read until those are consumed.  The last may
- * be incomplete (frame_send() writes a frame in two pieces): frame_recv()
- * then waits for the rest, at most stall_ms.
+bool take_results(struct pool *p, struct worker *w, const unsigned char *rec, size_t len,
+                  bool strict, char *why, size_t why_size)
+{
+    while (len > 0) {
+        struct job *job = w->inflight.head;
+        size_t out;
+        uint64_t id;
+
+        if (len < RESULT_HEADER) {
+            snprintf(why, why_size, "%zu bytes, shorter than a result header", len);
+            return false;
+        }
+        id = get_u64(rec);
+        out = get_u32(rec + ID_BYTES);
+        if (out > POOL_OUTPUT_MAX || out > len - RESULT_HEADER) {
+            snprintf(why, why_size, "a result of %zu bytes in %zu", out, len - RESULT_HEADER);
+            return false;
+        }
+        if (job != NULL && job->id == id) {
+            take_oldest(p, w);
+            if (job->discard)
+                free(job);
+            else
+                complete(p, job, w->pid, POOL_DONE, 0, rec + RESULT_HEADER, out,
+                         "returned %zu bytes", out);
+        } else if (strict) {
+            snprintf(why, why_size, "result for job %llu, expected %llu",
+                     (unsigned long long)id, job ? (unsigned long long)job->id : 0ULL);
+            return false;
+        }
+        rec += RESULT_HEADER + out;
+        len -= RESULT_HEADER + out;
+    }
+    return true;
+}
+
+/* Reads every result frame the worker has sent so far, without waiting
+ * for more.  Called only when poll() said the socket is readable.  One
+ * recv() takes all that waits (up to a whole batch's frame), and every
+ * complete frame in it is settled; usually that is all, one system call.
+ * A frame cut in two (a large one, or frame_send()'s two writes) is
+ * completed with a blocking recv(), which gives up after stall_ms.
  *
  * A worker that dies with jobs it never read in its socket resets the
  * connection: ECONNRESET before any byte of a frame is its death, and
  * inside a frame it means the frame was cut short. */
 void read_results(struct pool *p, struct worker *w)
 {
-    for (;;) {
-        ssize_t seen = recv(w->fd, p->peek, PEEK_MAX, MSG_PEEK);
-        size_t left;
+    size_t cap = LEN_BYTES + (size_t)p->opt.batch * RESULT_RECORD_MAX, have = 0;
 
-        if (seen < 0 && errno == EINTR)
+    for (;;) {
+        /* Nothing held back: take what is there.  Part of a frame: wait. */
+        ssize_t n = recv(w->fd, p->rx + have, cap - have, have == 0 ? MSG_DONTWAIT : 0);
+        size_t off = 0;
+        char why[64];
+
+        if (n < 0 && errno == EINTR)
             continue;
-        if (seen == 0 || (seen < 0 && errno == ECONNRESET)) {
-            worker_enter(w, W_DEAF);     /* it closed its end: exiting */
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && have == 0)
+            return;                          /* all read */
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            bad_frame(p, w, "stalled inside a frame for %d ms", p->opt.stall_ms);
             return;
         }
-        if (seen < 0) {
+        if (n == 0 || (n < 0 && errno == ECONNRESET)) {
+            if (have > 0)
+                bad_frame(p, w, "%s", frame_result_name(FRAME_TRUNCATED));
+            else
+                worker_enter(w, W_DEAF);     /* it closed its end: exiting */
+            return;
+        }
+        if (n < 0) {
             bad_frame(p, w, "recv: %s", errno_name(errno));
             return;
         }
-        for (left = (size_t)seen; left > 0;) {
-            size_t len = 0;
-            enum frame_result got = frame_recv(w->fd, p->rx, RESULT_FRAME_MAX, &len);
-            struct job *job;
-            uint64_t id;
-
-            if (got == FRAME_IO_ERROR && errno == ECONNRESET) {
-                bad_frame(p, w, "%s", frame_result_name(FRAME_TRUNCATED));
+        have += (size_t)n;
+        while (have - off >= LEN_BYTES) {
+            size_t len = get_u32(p->rx + off);
+            if (len > cap - LEN_BYTES) {
+                bad_frame(p, w, "%s", frame_result_name(FRAME_TOO_BIG));
                 return;
             }
-            if (got == FRAME_IO_ERROR && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                bad_frame(p, w, "stalled inside a frame for %d ms", p->opt.stall_ms);
+            if (have - off - LEN_BYTES < len)
+                break;                       /* the rest is on its way */
+            if (!take_results(p, w, p->rx + off + LEN_BYTES, len, true, why, sizeof why)) {
+                bad_frame(p, w, "%s", why);
                 return;
             }
-            if (got == FRAME_IO_ERROR) {
-                bad_frame(p, w, "read: %s", errno_name(errno));
-                return;
-            }
-            if (got == FRAME_EOF) {          /* cannot happen: bytes were seen */
-                worker_enter(w, W_DEAF);
-                return;
-            }
-            if (got != FRAME_OK) {
-                bad_frame(p, w, "%s", frame_result_name(got));
-                return;
-            }
-            if (len < ID_BYTES) {
-                bad_frame(p, w, "%zu bytes, shorter than a job id", len);
-                return;
-            }
-            id = get_u64(p->rx);
-            job = w->inflight.head;
-            if (job == NULL || job->id != id) {
-                bad_frame(p, w, "result for job %llu, expected %llu", (unsigned long long)id,
-                          job ? (unsigned long long)job->id : 0ULL);
-                return;
-            }
-            take_oldest(p, w);
-            if (job->discard)
-                free(job);
-            else
-                complete(p, job, w->pid, POOL_DONE, 0, len - ID_BYTES, "returned %zu bytes",
-                         len - ID_BYTES);
-            w->started_ns = monotonic_ns();  /* it starts the next one now */
-            left -= left < 4 + len ? left : 4 + len;
+            off += LEN_BYTES + len;
         }
-        if ((size_t)seen < PEEK_MAX)
-            return;                      /* that was all there was */
+        memmove(p->rx, p->rx + off, have - off);
+        have -= off;
+        if (have == 0 && (size_t)n < cap)
+            return;                          /* it all fitted: nothing more waits */
     }
 }
 /* end region: results */

@@ -5,9 +5,12 @@
  * queue once its result is filled in, until pool_get() hands it out.
  */
 #include "pool_impl.h"
+#include "pool_collect.h"
 
+#include "clock.h"
 #include "die.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +29,19 @@ uint64_t get_u64(const unsigned char *b)
     for (int i = 0; i < 8; i++)
         v = v << 8 | b[i];
     return v;
+}
+
+void put_u32(unsigned char *b, uint32_t v)
+{
+    b[0] = (unsigned char)(v >> 24);
+    b[1] = (unsigned char)(v >> 16);
+    b[2] = (unsigned char)(v >> 8);
+    b[3] = (unsigned char)v;
+}
+
+uint32_t get_u32(const unsigned char *b)
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
 void jobq_push(struct jobq *q, struct job *job)
@@ -121,7 +137,7 @@ void pool_results_free(struct pool_result *results, size_t count)
 }
 
 void complete(struct pool *p, struct job *job, pid_t pid, enum pool_outcome outcome,
-                     int code, size_t len, const char *fmt, ...)
+              int code, const unsigned char *out, size_t len, const char *fmt, ...)
 {
     struct pool_result *r = &job->result;
     va_list ap;
@@ -139,7 +155,7 @@ void complete(struct pool *p, struct job *job, pid_t pid, enum pool_outcome outc
         r->output = malloc(len + 1);
         if (r->output == NULL)
             fatal("pool: out of memory for a job's output");
-        memcpy(r->output, p->rx + ID_BYTES, len);
+        memcpy(r->output, out, len);
         r->output[len] = '\0';
         r->len = len;
     }
@@ -156,3 +172,45 @@ struct job *take_oldest(struct pool *p, struct worker *w)
         p->running--;
     return job;
 }
+
+struct job *take_job(struct pool *p, struct worker *w, uint64_t id)
+{
+    struct job *job = jobq_remove(&w->inflight, id);
+
+    if (job != NULL && !job->discard)
+        p->running--;
+    return job;
+}
+
+/* region: collect */
+int collect_results(int (*get)(void *pool, int timeout_ms, struct pool_result *result),
+                    void *pool, int timeout_ms, struct pool_result **results, size_t *count)
+{
+    uint64_t until = timeout_ms < 0 ? UINT64_MAX
+                                    : monotonic_ns() + (uint64_t)timeout_ms * 1000000u;
+    size_t n = 0, cap = 0;
+    struct pool_result *all = NULL;
+    int err;
+
+    for (;;) {
+        uint64_t now = monotonic_ns();
+        int left = until == UINT64_MAX ? -1
+                 : now >= until ? 0 : (int)((until - now + 999999u) / 1000000u);
+        struct pool_result r;
+
+        if ((err = get(pool, left, &r)) != 0)
+            break;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            struct pool_result *bigger = realloc(all, cap * sizeof *all);
+            if (bigger == NULL)
+                fatal("out of memory collecting results");
+            all = bigger;
+        }
+        all[n++] = r;
+    }
+    *results = all;
+    *count = n;
+    return err == ENOENT ? 0 : err;
+}
+/* end region: collect */

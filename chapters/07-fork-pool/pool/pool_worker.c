@@ -57,6 +57,22 @@ void worker_signal(struct worker *w, int sig)
 }
 /* end region: transitions */
 
+bool running_job(const struct worker *w, uint64_t *id, uint64_t *since_ns)
+{
+    if (w->progress == NULL) {           /* fork-per-job: its one job */
+        if (w->inflight.head == NULL)
+            return false;
+        *id = w->inflight.head->id;
+        *since_ns = w->started_ns;
+        return true;
+    }
+    if (!atomic_load(&w->progress->busy))
+        return false;
+    *since_ns = atomic_load(&w->progress->started_ns);
+    *id = atomic_load(&w->progress->current);
+    return true;
+}
+
 void set_cloexec(int fd)
 {
     int flags = fcntl(fd, F_GETFD);
@@ -72,14 +88,23 @@ int spawn(struct pool *p, struct job *job)
 {
     struct timeval stall = { p->opt.stall_ms / 1000, (p->opt.stall_ms % 1000) * 1000 };
     struct worker *w = NULL;
-    int sv[2], handle;
+    struct progress *slot = NULL;
+    int sv[2], handle, i;
     pid_t pid;
 
-    for (int i = 0; i < p->opt.workers && w == NULL; i++)
+    for (i = 0; i < p->opt.workers; i++)
         if (p->w[i].state == W_FREE)
-            w = &p->w[i];
-    if (w == NULL)
+            break;
+    if (i == p->opt.workers)
         return EAGAIN;
+    w = &p->w[i];
+    if (p->shared != NULL) {
+        slot = (struct progress *)(p->shared + (size_t)i * p->slot_bytes);
+        atomic_store(&slot->current, 0);
+        atomic_store(&slot->busy, 0);
+        atomic_store(&slot->filled, 0);
+    }
+    w->progress = slot;
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
         return errno;
     set_cloexec(sv[0]);          /* a job that execs keeps neither end */
@@ -105,7 +130,7 @@ int spawn(struct pool *p, struct job *job)
     }
     if (pid == 0) {
         close(sv[0]);
-        run_worker(p, sv[1], job);
+        run_worker(p, i, sv[1], job);
     }
     close(sv[1]);
     p->forks++;
@@ -114,7 +139,8 @@ int spawn(struct pool *p, struct job *job)
     /* Only now does the pool know the child.  If it died already, it is a
      * zombie waiting for our waitpid(), and its SIGCHLD left a byte in the
      * pipe: the loop will look. */
-    *w = (struct worker){ .state = W_FREE, .pid = pid, .fd = sv[0], .cleanup = handle };
+    *w = (struct worker){ .state = W_FREE, .pid = pid, .fd = sv[0], .cleanup = handle,
+                          .progress = slot };
     worker_enter(w, W_TAKING);
     p->live++;
     if (job != NULL) {
@@ -144,47 +170,61 @@ void bad_frame(struct pool *p, struct worker *w, const char *fmt, ...)
     if (job != NULL && job->discard)
         free(job);
     else if (job != NULL)
-        complete(p, job, w->pid, POOL_BAD_FRAME, 0, 0, "sent a malformed frame: %s", what);
+        complete(p, job, w->pid, POOL_BAD_FRAME, 0, NULL, 0, "sent a malformed frame: %s",
+                 what);
 }
 
+/* region: settle */
 /* The worker is reaped (status -1: someone else reaped it): read what it
- * sent before dying, then settle every job it held.  The oldest takes the
- * death as its result, unless the pool killed the worker for another
- * reason; jobs it had not started go back to the front of the queue (or
- * are cancelled by pool_kill_all). */
+ * sent before dying, take from its progress slot the results of the jobs
+ * it finished but never sent, then settle every job it still holds.  The
+ * one it was running takes the death as its result, unless the pool
+ * killed the worker for another reason; jobs it had not started go back
+ * to the front of the queue (or are cancelled by pool_kill_all).
+ * Queued again, not cancelled: they did nothing wrong, and a caller should
+ * not see a job fail because of how jobs happened to be batched. */
 static void finish_worker(struct pool *p, struct worker *w, int status)
 {
     struct jobq again = { NULL, NULL, 0 };
     struct job *job;
-    bool oldest = true, was_reading = worker_reads(w);
+    uint64_t culprit = 0, since;
+    bool was_reading = worker_reads(w);
+    char why[64];
 
     worker_enter(w, W_REAPED);
     if (was_reading && readable_now(w->fd))
         read_results(p, w);
+    if (w->progress != NULL) {
+        uint32_t filled = atomic_load(&w->progress->filled);
+        if (filled <= (size_t)p->opt.batch * RESULT_RECORD_MAX)
+            take_results(p, w, w->progress->frame + LEN_BYTES, filled, false, why, sizeof why);
+    }
+    if (!running_job(w, &culprit, &since))
+        culprit = 0;
     while ((job = w->inflight.head) != NULL) {
         bool was_discarded = job->discard;
         take_oldest(p, w);
         if (was_discarded) {
             free(job);
-        } else if (oldest && (w->signal_sent == 0 || job->id == w->doomed)) {
+        } else if (job->id == culprit &&
+                   (w->signal_sent == 0 || w->cancel_rest || job->id == w->doomed)) {
             char how[64];
             if (status == -1) {
-                complete(p, job, w->pid, POOL_EXITED, -1, 0,
+                complete(p, job, w->pid, POOL_EXITED, -1, NULL, 0,
                          "reaped by someone else: status unknown");
             } else if (WIFSIGNALED(status)) {
                 wait_status_describe(status, how, sizeof how);
-                complete(p, job, w->pid, POOL_KILLED, WTERMSIG(status), 0, "%s", how);
+                complete(p, job, w->pid, POOL_KILLED, WTERMSIG(status), NULL, 0, "%s", how);
             } else {
                 wait_status_describe(status, how, sizeof how);
-                complete(p, job, w->pid, POOL_EXITED, WEXITSTATUS(status), 0,
+                complete(p, job, w->pid, POOL_EXITED, WEXITSTATUS(status), NULL, 0,
                          "%s without a result", how);
             }
         } else if (w->cancel_rest) {
-            complete(p, job, 0, POOL_CANCELLED, 0, 0, "cancelled before it started");
+            complete(p, job, 0, POOL_CANCELLED, 0, NULL, 0, "cancelled before it started");
         } else {
             jobq_push(&again, job);
         }
-        oldest = false;
     }
     jobq_prepend(&p->pending, &again);
     close(w->fd);
@@ -193,6 +233,7 @@ static void finish_worker(struct pool *p, struct worker *w, int status)
     *w = (struct worker){ .state = W_FREE, .fd = -1 };
     p->live--;
 }
+/* end region: settle */
 
 /* region: reap */
 /* waitpid() for each child the pool knows, never waitpid(-1): other
@@ -244,22 +285,23 @@ void enforce_limits(struct pool *p)
 
     for (int i = 0; i < p->opt.workers; i++) {
         struct worker *w = &p->w[i];
+        struct job *job;
         if (w->state == W_FREE)
             continue;
-        if (limit > 0 && w->signal_sent == 0 && w->inflight.head != NULL &&
-            monotonic_ns() - w->started_ns >= limit) {
+        uint64_t id, since;
+        if (limit > 0 && w->signal_sent == 0 && running_job(w, &id, &since) &&
+            monotonic_ns() - since >= limit) {
             if (worker_reads(w) && readable_now(w->fd))
                 read_results(p, w);      /* it may have just finished */
-            if (w->signal_sent == 0 && w->inflight.head != NULL &&
-                monotonic_ns() - w->started_ns >= limit) {
-                struct job *job = take_oldest(p, w);
+            if (w->signal_sent == 0 && running_job(w, &id, &since) &&
+                monotonic_ns() - since >= limit && (job = take_job(p, w, id)) != NULL) {
                 w->doomed = 0;
                 worker_signal(w, SIGKILL);
                 worker_enter(w, W_DEAF);     /* a late result is not read */
                 if (job->discard)
                     free(job);
                 else
-                    complete(p, job, w->pid, POOL_TIMED_OUT, 0, 0,
+                    complete(p, job, w->pid, POOL_TIMED_OUT, 0, NULL, 0,
                              "ran past its %d ms time limit and was killed",
                              p->opt.time_limit_ms);
             }

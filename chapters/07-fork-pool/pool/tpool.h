@@ -27,6 +27,15 @@ struct tpool_options {
     int threads;            /* 1..POOL_WORKERS_MAX threads at once */
     bool sync;              /* run each job in the caller at submission */
     int time_limit_ms;      /* per job, from its start; 0: no limit */
+    int batch;              /* jobs a thread takes under one lock, their
+                               results handed back under one lock:
+                               1..POOL_BATCH_MAX, 0 means 1; at most its
+                               share of the queue (jobs queued / threads),
+                               at least 1.  With a time limit, 1: a job's
+                               start must be known to the pool.  A job
+                               taken but not started can still be
+                               cancelled; it waits behind the others of
+                               its batch, though, not for any thread. */
     /* Called in each new thread before its first job, with the thread's
      * index (0..threads-1).  NULL: none. */
     void (*after_start)(int index, void *data);
