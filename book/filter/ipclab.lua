@@ -927,8 +927,11 @@ local function live_span(el)
         fail('live span', 'no cmd="..." attribute')
     end
     local status, output = run_shell(cmd, '5')
-    if status ~= 0 then
-        fail('live span (' .. cmd .. ')', 'exit status ' .. status .. '; it printed:\n' .. output)
+    if status ~= 0 and el.attributes.fallback then
+        return pandoc.Emph({ pandoc.Str(el.attributes.fallback) })
+    elseif status ~= 0 then
+        fail('live span (' .. cmd .. ')', 'exit status ' .. status .. ' (a fallback="..." attribute ' ..
+            'shows a text instead); it printed:\n' .. output)
     end
     return pandoc.Code((output:gsub('%s+$', ''):gsub('%s*\n%s*', ' ')))
 end
