@@ -88,11 +88,11 @@ $(BOOK_DIR)/environment.txt: book-always
 	@{ uname -srm; $(CC) --version 2>&1 | head -n 1; } > $@.new
 	@if cmp -s $@.new $@; then rm -f $@.new; else mv -f $@.new $@; fi
 
-# Which sources the book is built from, for its title page: the commit
-# date, the commit, and "+ changes" when the tree differs from it.
+# Which sources the book is built from, for its title page: the commit's
+# date (ISO), the commit, and "+ uncommitted changes" when the tree differs.
 $(BOOK_DIR)/version.txt: book-always
 	@mkdir -p $(@D)
-	@{ git log -1 --format='%cd, commit %h' --date=format:'%-d %B %Y' 2>/dev/null || echo 'not from a git tree'; } | \
+	@{ git log -1 --format='%cs commit %h' 2>/dev/null || echo 'unknown not from a git tree'; } | \
 	    tr -d '\n' > $@.new
 	@git diff --quiet HEAD -- 2>/dev/null || printf ' + uncommitted changes' >> $@.new
 	@if cmp -s $@.new $@; then rm -f $@.new; else mv -f $@.new $@; fi

@@ -1173,11 +1173,24 @@ local function assemble_stage(doc)
     doc.blocks = blocks
 
     -- The title page says which sources the book was built from.
-    local version = os.getenv('IPCLAB_BOOK_VERSION') or ''
-    if version ~= '' then
+    -- IPCLAB_BOOK_VERSION is "2026-12-02 commit 1a2b3c4 [+ uncommitted changes]":
+    -- the date becomes the book's date (an EPUB needs a real date there),
+    -- the rest a line under the subtitle, with the edition.
+    local date, version = (os.getenv('IPCLAB_BOOK_VERSION') or ''):match('^(%S+)%s+(.+)$')
+    if date then
         local edition = pandoc.utils.stringify(doc.meta.edition or '')
-        doc.meta.date = (edition ~= '' and (edition .. ', ') or '') .. version ..
-            (instructor and ' (instructor\'s edition, with hints)' or '')
+        local line = (edition ~= '' and (edition .. ', ') or '') .. version ..
+            (instructor and ', instructor\'s edition (with hints)' or '')
+        if date:match('^%d%d%d%d%-%d%d%-%d%d$') then
+            doc.meta.date = date
+        end
+        local subtitle = pandoc.List()
+        if doc.meta.subtitle then
+            subtitle:extend(doc.meta.subtitle)
+            subtitle:insert(pandoc.LineBreak())
+        end
+        subtitle:insert(pandoc.Str(line))
+        doc.meta.subtitle = pandoc.MetaInlines(subtitle)
     end
     return doc
 end
@@ -1363,15 +1376,54 @@ local function html_listing(block)
     return pandoc.RawBlock('html', numbered)
 end
 
+-- A figure in LaTeX does not float: a float can drift past the exercises
+-- to a page of its own.  The image and its caption stay together in a
+-- minipage, where the text puts them.
+local function latex_figure(para)
+    local img = para.content[1]
+    local caption = pandoc.write(pandoc.Pandoc({ pandoc.Plain(img.caption) }), 'latex'):gsub('%s+$', '')
+    local target = img.identifier ~= '' and ('\\hypertarget{' .. img.identifier .. '}{}') or ''
+    return pandoc.RawBlock('latex', '\\needlines{12}\n\\begin{center}\\begin{minipage}{\\linewidth}\\centering' ..
+        target .. '\n\\includegraphics{' .. img.src .. '}\\par\n\\captionof{figure}{' .. caption ..
+        '}\n\\end{minipage}\\end{center}')
+end
+
 local function output_stage(doc)
     local latex = FORMAT:match('latex') ~= nil
     return walk(doc, {
+        Para = function(para)
+            if latex and is_figure(para) then
+                return latex_figure(para)
+            end
+        end,
+        Div = function(div)
+            if latex and div.classes:includes('listing') then
+                return { pandoc.RawBlock('latex', '\\needlines{8}'), div }
+            end
+        end,
+        Header = function(h)
+            if latex and h.level >= 2 then
+                return { pandoc.RawBlock('latex', '\\needlines{6}'), h }
+            end
+        end,
         CodeBlock = function(block)
             if block.classes:includes('console') then
                 return latex and latex_console(block) or html_console(block)
             end
             if not latex and block.classes:includes('numberLines') then
                 return html_listing(block)
+            end
+        end,
+        -- [PHP 进程间通信]{pdf="a Chinese title"}: pdflatex has no fonts
+        -- for every script; the PDF shows the pdf= text instead.
+        Span = function(span)
+            local alt = span.attributes['pdf']
+            if alt then
+                if latex then
+                    return pandoc.Str(alt)
+                end
+                span.attributes['pdf'] = nil
+                return span
             end
         end,
         Image = function(img)
