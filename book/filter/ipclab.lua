@@ -947,6 +947,7 @@ local function part_stage(doc)
             end
         end,
         Block = function(el)
+            current_line = nil         -- each handler sets it for its own block
             if el.t == 'CodeBlock' then
                 if el.classes:includes('include') then
                     return include_block(el), false
@@ -981,6 +982,13 @@ local function part_stage(doc)
                 end
             elseif is_figure(el) then
                 return figure_para(el), false
+            elseif el.t == 'Para' and el.content[1] and el.content[1].t == 'Str' and
+                el.content[1].text:match('^:::') then
+                -- A fence pandoc did not take for a div (in a list item it
+                -- must be indented like the item's text): it would show.
+                local text = pandoc.utils.stringify(el):sub(1, 40)
+                fail('fenced div', '"' .. text .. '..." is shown as text, not taken for a div: ' ..
+                    "indent the ::: lines like the list item's text (3 spaces after \"1. \")")
             elseif el.t == 'Div' and el.classes:includes('environment') then
                 return environment_block(), false
             end
