@@ -1214,6 +1214,7 @@ local dot_version
 -- it, and its labels with it: a label prints at its font size times
 -- min(1, TEXT_WIDTH / natural width).
 local TEXT_WIDTH = 470
+local TEXT_HEIGHT = 720
 local MIN_LABEL_PT = 8
 
 -- Draws `text` (graphviz) as `format` into the cache, named by a hash of
@@ -1248,6 +1249,7 @@ end
 -- labels (pt, after any scale= the graph applies), and its font families.
 local function svg_measure(svg)
     local width = tonumber(svg:match('<svg[^>]-%swidth="([%d.]+)pt"') or '')
+    local height = tonumber(svg:match('<svg[^>]-%sheight="([%d.]+)pt"') or '')
     local scale = tonumber(svg:match('<g id="graph0"[^>]-transform="scale%(([%d.]+)') or '') or 1
     local smallest
     for size in svg:gmatch('font%-size="([%d.]+)"') do
@@ -1263,14 +1265,14 @@ local function svg_measure(svg)
             families[#families + 1] = family
         end
     end
-    return width, smallest and smallest * scale, families
+    return width, smallest and smallest * scale, families, height
 end
 
 -- Every label of a diagram must print at MIN_LABEL_PT or more.  Checked on
 -- the SVG drawing (the PDF one has the same layout), for every format.
 local function check_legible(img, text, where)
     local svg = read_file(draw_dot(text, 'svg', where, 'diagram ' .. img.src))
-    local width, smallest, families = svg_measure(svg or '')
+    local width, smallest, families, height = svg_measure(svg or '')
     if not width or not smallest then
         return
     end
@@ -1285,6 +1287,13 @@ local function check_legible(img, text, where)
             '(dot -Tsvg %s | grep -o \'width="[0-9.]*pt"\')',
             at, img.src, width, math.min(width, TEXT_WIDTH), math.min(1, TEXT_WIDTH / width), smallest,
             printed, MIN_LABEL_PT, img.src))
+    end
+    -- The PDF also shrinks a diagram taller than the page (about 720 pt of
+    -- text height): a warning, since the rule of the book is about width.
+    if height and height > TEXT_HEIGHT and printed >= MIN_LABEL_PT and FORMAT == 'html5' and
+        smallest * math.min(1, TEXT_WIDTH / width, TEXT_HEIGHT / height) < MIN_LABEL_PT then
+        io.stderr:write(string.format('book: warning: %s%s: diagram %s is %.0f pt tall: shrunk to the ' ..
+            'PDF page, its labels print below %d pt\n', file, at, img.src, height, MIN_LABEL_PT))
     end
     if #families > 1 and FORMAT == 'html5' then
         io.stderr:write('book: warning: ' .. file .. at .. ': diagram ' .. img.src .. ' mixes fonts (' ..
