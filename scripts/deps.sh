@@ -54,11 +54,13 @@ gnuplot-nox
 texlive-latex-recommended
 lmodern
 epubcheck
+valgrind
 "
 # pdflatex with lmodern needs nothing from texlive-latex-extra (~155 MB
 # with texlive-pictures) or texlive-fonts-recommended: book/latex-header.tex
 # does without fvextra, framed and upquote.  epubcheck (with Java) checks
-# every EPUB the book writes.
+# every EPUB the book writes.  valgrind: chapter 08 runs helgrind and DRD
+# on the thread demo while the book is built.
 
 case ${1:-test} in
     test) wanted=$TEST_PACKAGES ;;

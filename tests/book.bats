@@ -47,11 +47,18 @@ echo "out 1"; echo "err 2" >&2; echo "out 3"; exit "${1:-0}"
 EOF
     chmod +x build/chapters/01-fix/greet
     printf 'digraph fixture { writer -> reader; }\n' > diagrams/01-fix.dot
+    # Ten nodes left to right: about 800 pt wide, shrunk to 470 pt, so its
+    # 10 pt labels would print at about 6 pt.
+    printf 'digraph wide { rankdir=LR; node [fontsize=10]; a -> b -> c -> d -> e -> f -> g -> h -> i -> j; }\n' \
+        > diagrams/01-wide.dot
 
+    # The expected messages name lines of this file.
     cat > book/01-fix.md <<'EOF'
 # Fixture
 
-See [@lst:01-main], [@fig:01-pipe] and [@lst:02-whole].
+See [@lst:01-main], [@fig:01-pipe], [@lst:02-whole] and [Chapter 2](#ch:02).
+
+## The calls
 
 ```{#lst:01-main .include file="chapters/01-fix/hello.c" region="main" caption="The main function"}
 ```
@@ -66,14 +73,42 @@ greet 3
 
 ![Writer and reader](diagrams/01-fix.dot){#fig:01-pipe}
 
+```{.run}
+until [ -e ready ]; do sleep 0.01; touch ready; done
+```
+
+## What to remember
+
+- Something.
+
+## Further reading
+
+- Something else.
+
 ## Exercises
+
+1. Do this.
+
+::: hint
+HINT-FOR-EXERCISE-ONE
+:::
+
+2. Do that.
 EOF
     printf '/* other.c */\nint other;\n' > chapters/02-other/other.c
     cat > book/02-other.md <<'EOF'
 # Other
 
+## The calls
+
 ```{#lst:02-whole .include file="chapters/02-other/other.c"}
 ```
+
+## What to remember
+
+## Further reading
+
+## Exercises
 EOF
     printf '# Ghost\n\nNot a chapter.\n' > book/03-ghost.md
 }
@@ -98,7 +133,7 @@ listing_text() {
     [[ -s $fixture/build/book/ipclab.html ]] || fail "no HTML written"
 
     # The region, with the file's own line numbers (5-9), named in the caption.
-    html | grep -q 'data-startFrom="5"' || fail "listing does not start at line 5"
+    html | grep -q '<span class="ln" aria-hidden="true">5</span>' || fail "listing does not start at line 5"
     listing_text lst:01-main | grep -q 'Listing 1.1:' || fail "no caption Listing 1.1"
     listing_text lst:01-main | grep -q 'chapters/01-fix/hello.c, lines 5–9' ||
         fail "caption does not name the file and lines"
@@ -106,7 +141,7 @@ listing_text() {
     assert_output --partial 'puts(&quot;hello&quot;);'
     refute_output --partial 'region:'
     # A whole file, numbered from line 1, in chapter 02.
-    html | grep -q 'data-startFrom="1"' || fail "whole-file listing does not start at line 1"
+    html | grep -q '<span class="ln" aria-hidden="true">1</span>' || fail "whole-file listing does not start at line 1"
     listing_text lst:02-whole | grep -q 'Listing 2.1:' || fail "no Listing 2.1 in chapter 02"
 
     # stdout and stderr in terminal order, and the prompt.
@@ -126,6 +161,15 @@ listing_text() {
     html | grep -q '<a href="#lst:01-main">Listing 1.1</a>' || fail "[@lst:01-main] not resolved"
     html | grep -q '<a href="#fig:01-pipe">Figure 1.1</a>' || fail "[@fig:01-pipe] not resolved"
     html | grep -q '<a href="#lst:02-whole">Listing 2.1</a>' || fail "[@lst:02-whole] not resolved"
+    html | grep -q '<a href="#ch:02" title="Chapter 2, Other">Chapter 2</a>' ||
+        fail "[Chapter 2](#ch:02) does not carry the chapter's title"
+
+    # The student's book has no hints, and lists its figures and listings.
+    if html | grep -q 'HINT-FOR-EXERCISE-ONE'; then
+        fail "a ::: hint is in the student's book"
+    fi
+    html | grep -q '<a href="#fig:01-pipe">Figure 1.1</a>: Writer and reader' ||
+        fail "no list of figures"
 
     # 03-ghost has no chapters/03-ghost: it is not in the book.
     if html | grep -q 'Ghost'; then
@@ -133,23 +177,94 @@ listing_text() {
     fi
 }
 
-@test "book: a run with the wrong exit status fails the build, naming the file and the block" {
+@test "book: an HTML listing shows its real line numbers as text" {
+    make_fixture
+    build_book
+    assert_success
+    # The region starts at line 5 of hello.c: its first line reads "5" and
+    # the code, its last "9"; the whole other.c starts at "1".
+    run listing_text lst:01-main
+    assert_line '5int main(void)'
+    assert_line '9}'
+    refute_line '4'
+    run listing_text lst:02-whole
+    assert_line '1/* other.c */'
+    assert_line '2int other;'
+    # The numbers are text, not a CSS counter.
+    html | grep -q '<span class="ln" aria-hidden="true">5</span>' || fail "line 5 is not text"
+}
+
+@test "book: a run with the wrong exit status fails the build, naming the file, line and block" {
     make_fixture
     sed -i 's/^greet 3$/greet 4/' book/01-fix.md
     build_book
     assert_failure
-    assert_output --partial 'book/01-fix.md: .run block 2 (greet 4): exit status 4, expected 3 (expect=3)'
+    assert_output --partial 'book/01-fix.md:14: .run block 2 (greet 4): exit status 4, expected 3 (expect=3)'
     assert_output --partial 'err 2'
+    refute_output --partial 'traceback'
     [[ ! -e $fixture/build/book/ipclab.html ]] || fail "HTML written despite the failure"
     [[ ! -e $fixture/build/book/parts/01-fix.json ]] || fail "stage 1 output written despite the failure"
 }
 
 @test "book: a run that takes too long fails the build" {
     make_fixture
-    printf '\n```{.run timeout=1}\nsleep 30\n```\n' >> book/02-other.md
+    printf '\n```{.run timeout=1}\ntail -f /dev/null\n```\n' >> book/02-other.md
     build_book
     assert_failure
-    assert_output --partial 'book/02-other.md: .run block 1 (sleep 30): timed out after 1 s'
+    assert_output --partial 'book/02-other.md:14: .run block 1 (tail -f /dev/null): timed out after 1 s'
+}
+
+@test "book: a command before the last that fails fails the build, even with the status expected of the last" {
+    make_fixture
+    # Both commands exit 3; expect=3 is for the last one only.
+    sed -i 's/^greet 3$/greet 3\ngreet 3/' book/01-fix.md
+    build_book
+    assert_failure
+    assert_output --partial 'book/01-fix.md:15: .run block 2 (greet 3): command 1 of 2 (greet 3) exited with status 3; every command but the last must succeed'
+    [[ ! -e $fixture/build/book/ipclab.html ]] || fail "HTML written despite the failure"
+}
+
+@test "book: a block that coordinates with sleep fails the build; a polling loop does not" {
+    make_fixture
+    printf '\n```{.run}\ngreet > out & sleep 0.2; cat out\nwait\n```\n' >> book/02-other.md
+    build_book
+    assert_failure
+    assert_output --partial 'book/02-other.md:15: .run block 1 (greet > out & sleep 0.2; cat out): uses sleep to wait for another process'
+    # The fixture's "until ...; do sleep 0.01; ...; done" block builds (first test).
+}
+
+@test "book: a diagram too wide to print its labels at 8 pt fails the build, naming it" {
+    make_fixture
+    printf '\n![Too wide](diagrams/01-wide.dot)\n' >> book/01-fix.md
+    build_book
+    assert_failure
+    assert_output --regexp 'book/01-fix.md:42: diagram diagrams/01-wide.dot is [0-9]+ pt wide, so it prints at 470 pt \(x0\.[0-9]+\) and its smallest label \(10\.0 pt\) prints at [4-7]\.[0-9] pt; at least 8 pt is needed'
+    [[ ! -e $fixture/build/book/ipclab.html ]] || fail "HTML written despite the failure"
+
+    # Named in BOOK_LENIENT, the same problem is a warning.
+    run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -C "$fixture" \
+        -f "$IPCLAB_ROOT/book/book.mk" BUILD=build BOOK_LENIENT=book/01-fix.md book-html
+    assert_success
+    assert_output --partial 'book: warning: book/01-fix.md:42: diagram diagrams/01-wide.dot'
+}
+
+@test "book: a chapter without the common shape fails the build, naming the line" {
+    make_fixture
+    sed -i '/^## Further reading$/d' book/01-fix.md
+    build_book
+    assert_failure
+    assert_output --partial 'book/01-fix.md:31: chapter shape: the last three sections must be "## What to remember", "## Further reading", "## Exercises", in this order'
+}
+
+@test "book: the instructor's edition collects the hints, numbered by exercise" {
+    make_fixture
+    run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -C "$fixture" \
+        -f "$IPCLAB_ROOT/book/book.mk" BUILD=build book-instructor
+    assert_success
+    run sed 's/<[^>]*>//g' "$fixture/build/book/ipclab-instructor.html"
+    assert_output --partial 'Hints for instructors'
+    assert_line 'Exercise 1.1:'
+    assert_line 'HINT-FOR-EXERCISE-ONE'
 }
 
 @test "book: an include of a missing file fails the build" {
@@ -157,7 +272,7 @@ listing_text() {
     sed -i 's|file="chapters/01-fix/hello.c" region|file="chapters/01-fix/gone.c" region|' book/01-fix.md
     build_book
     assert_failure
-    assert_output --partial 'book/01-fix.md: .include block 1 #lst:01-main: cannot read file "chapters/01-fix/gone.c"'
+    assert_output --partial 'book/01-fix.md:7: .include block 1 #lst:01-main: cannot read file "chapters/01-fix/gone.c"'
     [[ ! -e $fixture/build/book/ipclab.html ]] || fail "HTML written despite the failure"
 }
 
@@ -166,7 +281,7 @@ listing_text() {
     sed -i 's/region="main"/region="mian"/' book/01-fix.md
     build_book
     assert_failure
-    assert_output --partial 'book/01-fix.md: .include block 1 #lst:01-main: no region "mian" in chapters/01-fix/hello.c'
+    assert_output --partial 'book/01-fix.md:7: .include block 1 #lst:01-main: no region "mian" in chapters/01-fix/hello.c'
 }
 
 @test "book: a region that is never closed, and a reference to nothing, fail the build" {

@@ -25,7 +25,7 @@
 --             resolves references across parts, makes ids unique.
 --   output    the book -> html5, epub3 or latex: renders each diagram for
 --             the format (SVG, or PDF for LaTeX), cached by content.
--- Anything wrong stops the build through error(): pandoc then exits 83 and
+-- Anything wrong stops the build through die(): pandoc then exits 83 and
 -- writes no output (--fail-if-warnings does not see a filter's messages).
 
 local stage = os.getenv('IPCLAB_BOOK_STAGE') or 'part'
@@ -40,6 +40,9 @@ local LISTING_WIDTH = 110      -- longer source lines stick out of the PDF page
 -- Prompt lines reach the output stream with this mark in front, so they
 -- are told apart from a program that prints "$ " itself.
 local PROMPT_MARK = '\1'
+-- The script of a .run block prints this mark, the command's number and its
+-- status when a command before the last fails.
+local FAILED_MARK = '\3ipclab failed '
 
 -- The part being built: "05-shm-counter-race", "preface", "appendix-a-php".
 local input = (PANDOC_STATE.input_files or {})[1] or 'stdin'
@@ -52,9 +55,41 @@ elseif part:match('^appendix%-%a%-') then
     part_number = part:sub(10, 10):upper()
 end
 
--- Fails the build.  `what` names the block, e.g. ".run block 2".
-local function fail(what, message)
-    error('\nipclab book: ' .. input .. ': ' .. what .. ': ' .. message .. '\n', 0)
+-- Stops the build with a message, and no Lua traceback: pandoc appends
+-- one to an error() raised in a filter, so the message is written here and
+-- the process exits with pandoc's status for a failed filter (83), before
+-- any output file is written.
+local function die(message)
+    io.stderr:write('ipclab book: ' .. message:gsub('^\n+', ''):gsub('\n+$', '') .. '\n')
+    io.stderr:flush()
+    os.exit(83)
+end
+
+-- Files whose chapter-shape and diagram problems are warnings, not errors
+-- (IPCLAB_BOOK_LENIENT, from BOOK_LENIENT in book/book.mk): for a chapter
+-- being rewritten by someone else.  Empty by default.
+local lenient = {}
+for f in (os.getenv('IPCLAB_BOOK_LENIENT') or ''):gmatch('%S+') do
+    lenient[f] = true
+end
+
+-- Fails the build.  `what` names the block, e.g. ".run block 2"; `line`,
+-- when known, is the block's line in the Markdown file.
+local current_line        -- the line of the block being worked on, if known
+local function fail(what, message, line)
+    line = line or current_line
+    die(input .. (line and (':' .. line) or '') .. ': ' .. what .. ': ' .. message)
+end
+
+-- A problem of shape or legibility in `file`: an error, or a warning for
+-- a file named in IPCLAB_BOOK_LENIENT.
+local function complain(file, message)
+    if lenient[file] then
+        io.stderr:write('book: warning: ' .. file .. message .. ' (a warning only: ' .. file ..
+            ' is in BOOK_LENIENT)\n')
+    else
+        die(file .. message)
+    end
 end
 
 -- doc:walk(filter), but an error() inside a filter function stops the
@@ -185,6 +220,75 @@ local function block_name(kind, ordinal, el)
     return name
 end
 
+-- Where the blocks are in the Markdown file, for messages: pandoc 2.17
+-- gives no source positions, so the file is scanned for the fences of
+-- .run, .include and .plot blocks (in order), images, and headings.  The
+-- n-th .run block the filter meets is the n-th .run fence here.
+local source_index
+local function index_source()
+    if source_index then
+        return source_index
+    end
+    source_index = { run = {}, include = {}, plot = {}, hint = {}, images = {}, headings = {} }
+    local text = read_file(input) or ''
+    local fence_char, fence_len
+    for n, line in ipairs(lines_of(text)) do
+        if fence_char then
+            local close = line:match('^%s*([`~]+)%s*$')
+            if close and close:sub(1, 1) == fence_char and #close >= fence_len then
+                fence_char = nil
+            end
+        else
+            local open, rest = line:match('^%s*(```+)(.*)$')
+            if not open then
+                open, rest = line:match('^%s*(~~~+)(.*)$')
+            end
+            if open then
+                fence_char, fence_len = open:sub(1, 1), #open
+                local attrs = rest:match('^%s*(%b{})')
+                if attrs then
+                    for _, kind in ipairs({ 'run', 'include', 'plot' }) do
+                        if attrs:match('%.' .. kind .. '[%s}]') then
+                            table.insert(source_index[kind], n)
+                        end
+                    end
+                end
+            else
+                for src in line:gmatch('!%b[]%(%s*([^)%s]+)') do
+                    table.insert(source_index.images, { src = src, line = n })
+                end
+                local hashes, title = line:match('^(#+)%s+(.-)%s*$')
+                if hashes then
+                    title = title:gsub('%s*{.-}%s*$', '')
+                    table.insert(source_index.headings, { level = #hashes, title = title, line = n })
+                end
+                if line:match('^%s*:::+%s*{?%s*%.?hint%s*}?%s*$') then
+                    table.insert(source_index.hint, n)
+                end
+            end
+        end
+    end
+    source_index.last = #lines_of(text)
+    return source_index
+end
+
+-- The line of the n-th block of `kind` (run, include, plot, hint).
+local function source_line(kind, n)
+    return index_source()[kind][n]
+end
+
+-- The line of the first image showing `src` not already claimed.
+local claimed_images = {}
+local function image_line(src)
+    for i, img in ipairs(index_source().images) do
+        if img.src == src and not claimed_images[i] then
+            claimed_images[i] = true
+            return img.line
+        end
+    end
+    return nil
+end
+
 -- ---------------------------------------------------------------------------
 -- part stage
 -- ---------------------------------------------------------------------------
@@ -199,6 +303,15 @@ local function add_dep(list, p)
         list[p] = true
         list[#list + 1] = p
     end
+end
+
+-- The listings and figures of this part, for the book's list of them.
+local index_entries = {}
+local function add_index(kind, name, id, caption)
+    index_entries[#index_entries + 1] = pandoc.MetaMap({
+        kind = pandoc.MetaString(kind), label = pandoc.MetaString(name), id = pandoc.MetaString(id),
+        caption = pandoc.MetaInlines(caption),
+    })
 end
 
 local function define_label(what, id, text)
@@ -300,11 +413,45 @@ local function tidy_output(output)
     return out, prompts
 end
 
+-- The line of `command` (a list of lines) in the block's text, from 1: the
+-- fence is line 0.
+local function command_offset(text, command)
+    for n, line in ipairs(lines_of(text)) do
+        if line == command[1] then
+            return n
+        end
+    end
+    return 1
+end
+
+-- No `sleep` to coordinate processes: on a loaded machine any pause can be
+-- too short.  A block waits for readiness instead: a program's own option
+-- (--ready, --wait), or a loop that polls for a condition
+-- (`until grep -qs ready out; do sleep 0.01; done`): a sleep inside a
+-- while/until loop is a poll, bounded by the block's timeout, and allowed.
+local function check_no_sleep(what, command, line)
+    local text = ' ' .. command:gsub('\\\n', ' ') .. ' '
+    -- Quoted text is not a command.
+    local bare = text:gsub("'[^']*'", "''"):gsub('"[^"]*"', '""')
+    if not bare:match('[%s;&|()`]sleep[%s;&|)]') then
+        return
+    end
+    local polls = bare:match('[%s;&|(]while%s') or bare:match('[%s;&|(]until%s')
+    if polls and bare:match('[%s;]do[%s]') then
+        return
+    end
+    fail(what, 'uses sleep to wait for another process (' .. command:match('^[^\n]*') ..
+        '): on a busy machine no pause is long enough.  Wait for readiness instead: ' ..
+        "the program's own option (--ready, --wait-ms), or poll for what you wait for, e.g. " ..
+        "`until grep -qs 'listening' server.out; do sleep 0.01; done`", line)
+end
+
 -- The body of a .run block: one command a line (a line ending in `\`
 -- continues on the next).  Shown with `$ ` prompts; each command's output
 -- follows it; a command that fails stops the block.
 local function run_block(el)
     counters.run = counters.run + 1
+    current_line = source_line('run', counters.run)
     local what = block_name('run', counters.run, el)
     local expect = tonumber(el.attributes.expect or '0')
     if not expect or expect ~= math.floor(expect) or expect < 0 or expect > 255 then
@@ -330,6 +477,10 @@ local function run_block(el)
     if #commands == 0 then
         fail(what, 'the block has no command')
     end
+    for i, command in ipairs(commands) do
+        check_no_sleep(what, table.concat(command, '\n'), current_line and
+            (current_line + command_offset(el.text, command)) or nil)
+    end
 
     -- Each prompt is printed by the script itself, so it lands in the
     -- stream just before that command's output.
@@ -342,10 +493,23 @@ local function run_block(el)
         script[#script + 1] = 'printf "%s\\n" ' .. shq(table.concat(shown, '\n'))
         script[#script + 1] = table.concat(command, '\n')
         if i < #commands then
-            script[#script + 1] = 'st=$?; [ $st -eq 0 ] || { echo "(exit status $st)"; exit $st; }'
+            -- Only the last command may fail (expect= is its status): an
+            -- earlier one that fails is reported with this mark, whatever
+            -- its status, so it cannot pass for the expected failure.
+            script[#script + 1] = 'st=$?; [ $st -eq 0 ] || { printf "' .. FAILED_MARK ..
+                '%d %d\\n" ' .. i .. ' $st; exit $st; }'
         end
     end
     local status, output = run_shell(table.concat(script, '\n'), timeout)
+    local failed_i, failed_st = output:match(FAILED_MARK .. '(%d+) (%d+)\n')
+    if failed_i and not (status == 124 or status == 137) then
+        local command = commands[tonumber(failed_i)]
+        local shown = output:gsub(FAILED_MARK .. '[^\n]*\n', ''):gsub(PROMPT_MARK, ''):gsub('\n$', '')
+        fail(what, 'command ' .. failed_i .. ' of ' .. #commands .. ' (' .. command[1] ..
+            ') exited with status ' .. failed_st .. '; every command but the last must succeed ' ..
+            '(expect= is the status of the last one): split the block; it printed:\n' .. shown,
+            current_line and (current_line + command_offset(el.text, command)) or nil)
+    end
     check_status(what, status, expect, timeout, output)
 
     local text, prompts = tidy_output(output)
@@ -376,6 +540,7 @@ local languages = { c = 'c', h = 'c', sh = 'bash', bash = 'bash', mk = 'makefile
 
 local function include_block(el)
     counters.include = counters.include + 1
+    current_line = source_line('include', counters.include)
     local what = block_name('include', counters.include, el)
     local file = el.attributes.file
     if not file or file == '' then
@@ -460,6 +625,9 @@ local function include_block(el)
     counters.listing = counters.listing + 1
     local name = label('Listing', counters.listing)
     define_label(what, el.identifier, name)
+    if el.identifier == '' then
+        el.identifier = 'lst-' .. part .. '-' .. counters.listing
+    end
 
     -- "Listing 5.1: The worker's loop", and on a line of its own (a path
     -- does not break) the file and the lines shown.
@@ -476,6 +644,7 @@ local function include_block(el)
         caption:insert(pandoc.Str(', lines ' .. first .. '–' .. last))
     end
 
+    add_index('Listing', name, el.identifier, inlines_of(el.attributes.caption or file))
     local code = pandoc.CodeBlock(table.concat(excerpt, '\n'),
         pandoc.Attr('', classes, { { 'startFrom', tostring(first) } }))
     return pandoc.Div({ pandoc.Div({ pandoc.Plain(caption) }, pandoc.Attr('', { 'caption' })), code },
@@ -493,6 +662,7 @@ end
 -- with a terminal set for each format: SVG for HTML and EPUB, PDF for LaTeX.
 local function plot_block(el)
     counters.plot = counters.plot + 1
+    current_line = source_line('plot', counters.plot)
     local what = block_name('plot', counters.plot, el)
     local script = el.attributes.script
     if not script or script == '' then
@@ -507,6 +677,9 @@ local function plot_block(el)
     counters.figure = counters.figure + 1
     local name = label('Figure', counters.figure)
     define_label(what, el.identifier, name)
+    if el.identifier == '' then
+        el.identifier = 'fig-' .. part .. '-' .. counters.figure
+    end
 
     local out = path.join({ book_dir, 'plots' })
     mkdir_p(out)
@@ -536,6 +709,7 @@ local function plot_block(el)
     if err then
         fail(what, err)
     end
+    add_index('Figure', name, el.identifier, inlines_of(el.attributes.caption or ''))
     local caption = figure_caption(name, inlines_of(el.attributes.caption or ''))
     local image = pandoc.Image(caption, base .. '.svg', 'fig:',
         pandoc.Attr(el.identifier, { 'plot' }, { { 'latex-src', base .. '.pdf' } }))
@@ -545,6 +719,7 @@ end
 local function figure_para(el)
     local img = el.content[1]
     counters.figure = counters.figure + 1
+    current_line = image_line(img.src)
     local what = 'figure ' .. counters.figure .. ' (' .. img.src .. ')'
     if not img.src:match('^%a[%w+.-]*:') then        -- a file, not a URL
         if not read_file(img.src) then
@@ -554,8 +729,15 @@ local function figure_para(el)
     end
     local name = label('Figure', counters.figure)
     define_label(what, img.identifier, name)
+    if img.identifier == '' then
+        img.identifier = 'fig-' .. part .. '-' .. counters.figure
+    end
+    add_index('Figure', name, img.identifier, img.caption)
     img.caption = figure_caption(name, img.caption)
     img.attributes['ipclab-part'] = input
+    if current_line then
+        img.attributes['ipclab-line'] = tostring(current_line)
+    end
     return el
 end
 
@@ -653,11 +835,119 @@ local function write_depfile(target, depfile)
     write_file(depfile, table.concat(out))
 end
 
+-- Every chapter has the same shape (COMMON rules of the book): its first
+-- section is "## The calls", and its last three are "## What to remember",
+-- "## Further reading" and "## Exercises", in this order.
+local SHAPE_FIRST = 'The calls'
+local SHAPE_LAST = { 'What to remember', 'Further reading', 'Exercises' }
+
+local function check_shape()
+    local sections = {}
+    for _, h in ipairs(index_source().headings) do
+        if h.level == 2 then
+            sections[#sections + 1] = h
+        end
+    end
+    local problems = {}
+    if #sections == 0 then
+        problems[#problems + 1] = ':' .. index_source().last .. ': chapter shape: no "##" section at all'
+    else
+        if sections[1].title ~= SHAPE_FIRST then
+            problems[#problems + 1] = ':' .. sections[1].line .. ': chapter shape: the first section must be "## ' ..
+                SHAPE_FIRST .. '" (a synopsis of each call the chapter introduces), not "## ' ..
+                sections[1].title .. '"'
+        end
+        local found = {}
+        for k = math.max(1, #sections - 2), #sections do
+            found[#found + 1] = '"' .. sections[k].title .. '" (line ' .. sections[k].line .. ')'
+        end
+        for k = 1, 3 do
+            local h = sections[#sections - 3 + k]
+            if not h or h.title ~= SHAPE_LAST[k] then
+                local at = sections[#sections].line
+                problems[#problems + 1] = ':' .. at .. ': chapter shape: the last three sections must be "## ' ..
+                    table.concat(SHAPE_LAST, '", "## ') .. '", in this order; the last ones are ' ..
+                    table.concat(found, ', ')
+                break
+            end
+        end
+    end
+    if #problems > 0 then
+        complain(input, table.concat(problems, '\n  ' .. input))
+    end
+end
+
+-- Each hint gets the number of the exercise it follows ("Exercise 5.3"):
+-- the last item of the numbered lists after "## Exercises" before it, or
+-- the item it is inside.
+local function number_hints(blocks)
+    local in_exercises, count = false, 0
+    local function mark(div)
+        local attrs = {}
+        for k, v in pairs(div.attributes) do
+            attrs[k] = v
+        end
+        attrs['exercise'] = in_exercises and count > 0 and label('Exercise', count) or ''
+        attrs['ipclab-part'] = input
+        return pandoc.Div(div.content, pandoc.Attr(div.identifier, div.classes, attrs))
+    end
+    local hint_filter = {
+        Div = function(div)
+            if div.classes:includes('hint') then
+                return mark(div)
+            end
+        end,
+    }
+    local out = pandoc.List()
+    for _, block in ipairs(blocks) do
+        if block.t == 'Header' and block.level <= 2 then
+            in_exercises = block.level == 2 and pandoc.utils.stringify(block.content) == 'Exercises'
+            count = 0
+        elseif block.t == 'OrderedList' then
+            count = (block.listAttributes and block.listAttributes.start or block.start or 1) - 1
+            local items = pandoc.List()
+            for _, item in ipairs(block.content) do
+                count = count + 1
+                items:insert(pandoc.Div(item):walk(hint_filter).content)
+            end
+            block = pandoc.OrderedList(items, block.listAttributes)
+        elseif block.t == 'Div' and block.classes:includes('hint') then
+            block = mark(block)
+        end
+        out:insert(block)
+    end
+    return out
+end
+
+-- [output]{.live cmd="getconf PIPE_BUF /"}: what the command prints on the
+-- machine that builds the book, in code (the limits appendix uses it).
+local function live_span(el)
+    local cmd = el.attributes.cmd
+    if not cmd or cmd == '' then
+        fail('live span', 'no cmd="..." attribute')
+    end
+    local status, output = run_shell(cmd, '5')
+    if status ~= 0 and el.attributes.fallback then
+        return pandoc.Emph({ pandoc.Str(el.attributes.fallback) })
+    elseif status ~= 0 then
+        fail('live span (' .. cmd .. ')', 'exit status ' .. status .. ' (a fallback="..." attribute ' ..
+            'shows a text instead); it printed:\n' .. output)
+    end
+    return pandoc.Code((output:gsub('%s+$', ''):gsub('%s*\n%s*', ' ')))
+end
+
 local function part_stage(doc)
     local top = 0
+    local title = ''
     doc = walk(doc, {
         traverse = 'topdown',
+        Span = function(el)
+            if el.classes:includes('live') then
+                return live_span(el)
+            end
+        end,
         Block = function(el)
+            current_line = nil         -- each handler sets it for its own block
             if el.t == 'CodeBlock' then
                 if el.classes:includes('include') then
                     return include_block(el), false
@@ -668,6 +958,7 @@ local function part_stage(doc)
                 end
             elseif el.t == 'Header' and el.level == 1 then
                 top = top + 1
+                title = pandoc.utils.stringify(el.content)
                 -- The chapter's number goes into its title, and its id is
                 -- what [@ch:05] or [@app:a] refers to.
                 if part_number ~= '' then
@@ -691,6 +982,13 @@ local function part_stage(doc)
                 end
             elseif is_figure(el) then
                 return figure_para(el), false
+            elseif el.t == 'Para' and el.content[1] and el.content[1].t == 'Str' and
+                el.content[1].text:match('^:::') then
+                -- A fence pandoc did not take for a div (in a list item it
+                -- must be indented like the item's text): it would show.
+                local text = pandoc.utils.stringify(el):sub(1, 40)
+                fail('fenced div', '"' .. text .. '..." is shown as text, not taken for a div: ' ..
+                    "indent the ::: lines like the list item's text (3 spaces after \"1. \")")
             elseif el.t == 'Div' and el.classes:includes('environment') then
                 return environment_block(), false
             end
@@ -711,6 +1009,12 @@ local function part_stage(doc)
     end
     doc.meta['ipclab-labels'] = meta_labels
     doc.meta['ipclab-part'] = input
+    doc.meta['ipclab-title'] = title
+    doc.meta['ipclab-index'] = pandoc.MetaList(index_entries)
+    doc.blocks = number_hints(doc.blocks)
+    if part:match('^%d%d%-') then
+        check_shape()
+    end
 
     local depfile = os.getenv('IPCLAB_BOOK_DEPFILE')
     if depfile and depfile ~= '' then
@@ -729,27 +1033,42 @@ local function assemble_stage(doc)
         parts[#parts + 1] = p
     end
     if #parts == 0 then
-        error('\nipclab book: assemble: IPCLAB_BOOK_PARTS names no part\n', 0)
+        die('assemble: IPCLAB_BOOK_PARTS names no part')
     end
 
-    local docs, sources, known, owner = {}, {}, {}, {}
+    local docs, sources, known, owner, titles = {}, {}, {}, {}, {}
+    local index = {}          -- every listing and figure, in order
     for i, p in ipairs(parts) do
         local text = read_file(p)
         if not text then
-            error('\nipclab book: assemble: cannot read ' .. p .. '\n', 0)
+            die('assemble: cannot read ' .. p)
         end
         docs[i] = pandoc.read(text, 'json')
         local source = pandoc.utils.stringify(docs[i].meta['ipclab-part'] or p)
         sources[i] = source
         for id, value in pairs(docs[i].meta['ipclab-labels'] or {}) do
             if owner[id] then
-                error('\nipclab book: the id #' .. id .. ' is defined in ' .. owner[id] ..
-                    ' and in ' .. source .. '\n', 0)
+                die('the id #' .. id .. ' is defined in ' .. owner[id] ..
+                    ' and in ' .. source)
             end
             owner[id] = source
             known[id] = pandoc.utils.stringify(value)
         end
+        local title = pandoc.utils.stringify(docs[i].meta['ipclab-title'] or '')
+        for id, value in pairs(docs[i].meta['ipclab-labels'] or {}) do
+            if id:match('^ch:') or id:match('^app:') then
+                titles[id] = pandoc.utils.stringify(value) .. ', ' .. title
+            end
+        end
+        for _, entry in ipairs(docs[i].meta['ipclab-index'] or {}) do
+            index[#index + 1] = entry
+        end
     end
+
+    -- The instructor's edition collects the hints into an appendix; the
+    -- student's book drops them.
+    local instructor = os.getenv('IPCLAB_BOOK_EDITION') == 'instructor'
+    local hints = pandoc.List()
 
     -- Each part was read alone, so two may have the same heading id
     -- ("exercises"): later ones get a suffix, and their own links follow.
@@ -777,11 +1096,37 @@ local function assemble_stage(doc)
             Header = rename, Div = rename, CodeBlock = rename, Span = rename, Image = rename,
         })
         body = walk(body, {
+            Div = function(el)
+                if el.classes:includes('hint') then
+                    if instructor then
+                        local head = el.attributes['exercise'] ~= '' and el.attributes['exercise'] or
+                            ('In ' .. sources[i])
+                        hints:insert(pandoc.Para({ pandoc.Strong({ pandoc.Str(head .. ':') }) }))
+                        hints:extend(el.content)
+                    end
+                    return {}
+                end
+            end,
             Link = function(el)
                 local id = el.target:match('^#(.+)$')
                 if id and renamed[id] then
                     el.target = '#' .. renamed[id]
                     return el
+                end
+                -- [Chapter 5](#ch:05): the link says the chapter's title
+                -- when pointed at; a chapter not in the book is plain text.
+                if id and id:match('^ch:%d%d$') then
+                    if titles[id] then
+                        el.title = titles[id]
+                        return el
+                    end
+                    local nn = id:match('%d%d')
+                    if not noted[sources[i] .. nn] then
+                        noted[sources[i] .. nn] = true
+                        io.stderr:write('book: note: ' .. sources[i] .. ' refers to chapter ' .. nn ..
+                            ', which is not in the book\n')
+                    end
+                    return pandoc.Span(el.content)
                 end
             end,
             Cite = function(el)
@@ -790,8 +1135,8 @@ local function assemble_stage(doc)
                 return resolve_cite(el, known, function(id)
                     local nn = id:match('^ch:(%d%d)$')
                     if not nn then
-                        error('\nipclab book: ' .. sources[i] .. ': [@' .. id ..
-                            '] refers to nothing in the book\n', 0)
+                        die(sources[i] .. ': [@' .. id ..
+                            '] refers to nothing in the book\n')
                     end
                     if not noted[sources[i] .. nn] then
                         noted[sources[i] .. nn] = true
@@ -804,7 +1149,57 @@ local function assemble_stage(doc)
         })
         blocks:extend(body.blocks)
     end
+
+    -- The list of figures and listings, linked, at the end of the book.
+    local figures, listings = pandoc.List(), pandoc.List()
+    for _, entry in ipairs(index) do
+        local item = pandoc.List({ pandoc.Link({ pandoc.Str(pandoc.utils.stringify(entry.label)) },
+            '#' .. pandoc.utils.stringify(entry.id)), pandoc.Str(':'), pandoc.Space() })
+        item:extend(entry.caption)
+        if pandoc.utils.stringify(entry.kind) == 'Figure' then
+            figures:insert({ pandoc.Plain(item) })
+        else
+            listings:insert({ pandoc.Plain(item) })
+        end
+    end
+    if #figures + #listings > 0 then
+        blocks:insert(pandoc.Header(1, { pandoc.Str('Figures'), pandoc.Space(), pandoc.Str('and'),
+            pandoc.Space(), pandoc.Str('listings') }, pandoc.Attr('figures-and-listings', { 'unnumbered' })))
+        blocks:insert(pandoc.Header(2, { pandoc.Str('Figures') }, pandoc.Attr('list-of-figures')))
+        blocks:insert(pandoc.BulletList(figures))
+        blocks:insert(pandoc.Header(2, { pandoc.Str('Listings') }, pandoc.Attr('list-of-listings')))
+        blocks:insert(pandoc.BulletList(listings))
+    end
+    if instructor then
+        blocks:insert(pandoc.Header(1, { pandoc.Str('Hints'), pandoc.Space(), pandoc.Str('for'),
+            pandoc.Space(), pandoc.Str('instructors') }, pandoc.Attr('app:hints', { 'unnumbered' })))
+        if #hints == 0 then
+            hints:insert(pandoc.Para({ pandoc.Str('No exercise has a hint yet.') }))
+        end
+        blocks:extend(hints)
+    end
     doc.blocks = blocks
+
+    -- The title page says which sources the book was built from.
+    -- IPCLAB_BOOK_VERSION is "2026-12-02 commit 1a2b3c4 [+ uncommitted changes]":
+    -- the date becomes the book's date (an EPUB needs a real date there),
+    -- the rest a line under the subtitle, with the edition.
+    local date, version = (os.getenv('IPCLAB_BOOK_VERSION') or ''):match('^(%S+)%s+(.+)$')
+    if date then
+        local edition = pandoc.utils.stringify(doc.meta.edition or '')
+        local line = (edition ~= '' and (edition .. ', ') or '') .. version ..
+            (instructor and ', instructor\'s edition (with hints)' or '')
+        if date:match('^%d%d%d%d%-%d%d%-%d%d$') then
+            doc.meta.date = date
+        end
+        local subtitle = pandoc.List()
+        if doc.meta.subtitle then
+            subtitle:extend(doc.meta.subtitle)
+            subtitle:insert(pandoc.LineBreak())
+        end
+        subtitle:insert(pandoc.Str(line))
+        doc.meta.subtitle = pandoc.MetaInlines(subtitle)
+    end
     return doc
 end
 
@@ -814,22 +1209,23 @@ end
 
 local dot_version
 
--- Renders a diagram for this format into the cache, named by a hash of
+-- The widest a diagram is shown (the PDF's text width, in pt), and the
+-- smallest a label may print.  A diagram wider than TEXT_WIDTH is shrunk to
+-- it, and its labels with it: a label prints at its font size times
+-- min(1, TEXT_WIDTH / natural width).
+local TEXT_WIDTH = 470
+local TEXT_HEIGHT = 720
+local MIN_LABEL_PT = 8
+
+-- Draws `text` (graphviz) as `format` into the cache, named by a hash of
 -- what goes into it (graphviz version, format, source): a diagram is drawn
--- once, whatever else changes.
-local function render_dot(img)
-    local what = 'diagram ' .. img.src
-    local source = img.attributes['ipclab-part']
-    local text = read_file(img.src)
-    if not text then
-        error('\nipclab book: ' .. (source or 'book') .. ': cannot read the diagram ' .. img.src .. '\n', 0)
-    end
+-- once, whatever else changes.  Returns the file.
+local function draw_dot(text, format, where, what)
     if not dot_version then
         local f = io.popen('dot -V 2>&1', 'r')
         dot_version = f:read('a')
         f:close()
     end
-    local format = FORMAT:match('latex') and 'pdf' or 'svg'
     local cache = path.join({ book_dir, 'diagrams' })
     local file = path.join({ cache, pandoc.utils.sha1(dot_version .. '\0' .. format .. '\0' .. text) ..
         '.' .. format })
@@ -837,8 +1233,8 @@ local function render_dot(img)
         mkdir_p(cache)
         local ok, out = pcall(pandoc.pipe, 'dot', { '-T' .. format }, text)
         if not ok then
-            error('\nipclab book: ' .. (source or 'book') .. ': ' .. what .. ': dot failed: ' ..
-                tostring(type(out) == 'table' and (out.error_code or out.output) or out) .. '\n', 0)
+            die(where .. ': ' .. what .. ': dot failed: ' ..
+                tostring(type(out) == 'table' and (out.error_code or out.output) or out))
         end
         if format == 'svg' then
             -- EPUB 3 forbids external entities: drop the SVG 1.1 DOCTYPE.
@@ -847,6 +1243,75 @@ local function render_dot(img)
         write_file(file, out)
     end
     return file
+end
+
+-- The natural width (pt) of a graphviz SVG, the smallest font size of its
+-- labels (pt, after any scale= the graph applies), and its font families.
+local function svg_measure(svg)
+    local width = tonumber(svg:match('<svg[^>]-%swidth="([%d.]+)pt"') or '')
+    local height = tonumber(svg:match('<svg[^>]-%sheight="([%d.]+)pt"') or '')
+    local scale = tonumber(svg:match('<g id="graph0"[^>]-transform="scale%(([%d.]+)') or '') or 1
+    local smallest
+    for size in svg:gmatch('font%-size="([%d.]+)"') do
+        size = tonumber(size)
+        if size and (not smallest or size < smallest) then
+            smallest = size
+        end
+    end
+    local families, seen = {}, {}
+    for family in svg:gmatch('font%-family="([^"]*)"') do
+        if not seen[family] then
+            seen[family] = true
+            families[#families + 1] = family
+        end
+    end
+    return width, smallest and smallest * scale, families, height
+end
+
+-- Every label of a diagram must print at MIN_LABEL_PT or more.  Checked on
+-- the SVG drawing (the PDF one has the same layout), for every format.
+local function check_legible(img, text, where)
+    local svg = read_file(draw_dot(text, 'svg', where, 'diagram ' .. img.src))
+    local width, smallest, families, height = svg_measure(svg or '')
+    if not width or not smallest then
+        return
+    end
+    local printed = smallest * math.min(1, TEXT_WIDTH / width)
+    local file = img.attributes['ipclab-part'] or 'book'
+    local line = img.attributes['ipclab-line']
+    local at = line and (':' .. line) or ''
+    if printed < MIN_LABEL_PT - 0.005 and (FORMAT == 'html5' or not lenient[file]) then
+        complain(file, string.format('%s: diagram %s is %.0f pt wide, so it prints at %.0f pt ' ..
+            '(x%.2f) and its smallest label (%.1f pt) prints at %.1f pt; at least %d pt is needed: ' ..
+            'lay it out top to bottom (rankdir=TB), fontsize 10-12, natural width under about 400 pt ' ..
+            '(dot -Tsvg %s | grep -o \'width="[0-9.]*pt"\')',
+            at, img.src, width, math.min(width, TEXT_WIDTH), math.min(1, TEXT_WIDTH / width), smallest,
+            printed, MIN_LABEL_PT, img.src))
+    end
+    -- The PDF also shrinks a diagram taller than the page (about 720 pt of
+    -- text height): a warning, since the rule of the book is about width.
+    if height and height > TEXT_HEIGHT and printed >= MIN_LABEL_PT and FORMAT == 'html5' and
+        smallest * math.min(1, TEXT_WIDTH / width, TEXT_HEIGHT / height) < MIN_LABEL_PT then
+        io.stderr:write(string.format('book: warning: %s%s: diagram %s is %.0f pt tall: shrunk to the ' ..
+            'PDF page, its labels print below %d pt\n', file, at, img.src, height, MIN_LABEL_PT))
+    end
+    if #families > 1 and FORMAT == 'html5' then
+        io.stderr:write('book: warning: ' .. file .. at .. ': diagram ' .. img.src .. ' mixes fonts (' ..
+            table.concat(families, ', ') .. '): give graph, node and edge one fontname\n')
+    end
+end
+
+-- Renders a diagram for this format (SVG, or PDF for LaTeX), after checking
+-- that it prints legibly.
+local function render_dot(img)
+    local source = img.attributes['ipclab-part'] or 'book'
+    local text = read_file(img.src)
+    if not text then
+        die(source .. ': cannot read the diagram ' .. img.src)
+    end
+    check_legible(img, text, source)
+    local format = FORMAT:match('latex') and 'pdf' or 'svg'
+    return draw_dot(text, format, source, 'diagram ' .. img.src)
 end
 
 -- Text for a fancyvrb environment with commandchars=\\\{\}: the three
@@ -894,12 +1359,88 @@ local function html_console(block)
         '</code></pre>')
 end
 
+local function html_escape(text)
+    return (text:gsub('[&<>]', { ['&'] = '&amp;', ['<'] = '&lt;', ['>'] = '&gt;' }))
+end
+
+-- A numbered listing for HTML and EPUB.  pandoc draws line numbers with CSS
+-- counters, which some readers lose and which are not text; here each line
+-- starts with its number (the file's own) as text, in a span that CSS keeps
+-- out of a copy and paste.  The code is highlighted by pandoc as before.
+local html_listings = 0
+local function html_listing(block)
+    html_listings = html_listings + 1
+    local start = tonumber(block.attributes.startFrom or '1') or 1
+    local id = 'src-' .. html_listings
+    local classes = pandoc.List(block.classes):filter(function(c) return c ~= 'numberLines' end)
+    local html = pandoc.write(pandoc.Pandoc({ pandoc.CodeBlock(block.text, pandoc.Attr(id, classes)) }),
+        'html5')
+    local function number(k)
+        return '<span class="ln" aria-hidden="true">' .. (tonumber(k) + start - 1) .. '</span>'
+    end
+    local numbered, n = html:gsub('<a href="#' .. id:gsub('%-', '%%-') ..
+        '%-(%d+)" aria%-hidden="true" tabindex="%-1"></a>', number)
+    if n == 0 then
+        -- No language, so no highlighting and no per-line spans.
+        local lines = {}
+        for k, line in ipairs(lines_of(block.text)) do
+            lines[k] = '<span id="' .. id .. '-' .. k .. '">' .. number(k) .. html_escape(line) .. '</span>'
+        end
+        numbered = '<div class="sourceCode" id="' .. id .. '"><pre class="sourceCode"><code class="sourceCode">' ..
+            table.concat(lines, '\n') .. '</code></pre></div>'
+    end
+    numbered = numbered:gsub('^<div class="sourceCode"', '<div class="sourceCode numbered"', 1)
+    return pandoc.RawBlock('html', numbered)
+end
+
+-- A figure in LaTeX does not float: a float can drift past the exercises
+-- to a page of its own.  The image and its caption stay together in a
+-- minipage, where the text puts them.
+local function latex_figure(para)
+    local img = para.content[1]
+    local caption = pandoc.write(pandoc.Pandoc({ pandoc.Plain(img.caption) }), 'latex'):gsub('%s+$', '')
+    local target = img.identifier ~= '' and ('\\hypertarget{' .. img.identifier .. '}{}') or ''
+    return pandoc.RawBlock('latex', '\\needlines{12}\n\\begin{center}\\begin{minipage}{\\linewidth}\\centering' ..
+        target .. '\n\\includegraphics{' .. img.src .. '}\\par\n\\captionof{figure}{' .. caption ..
+        '}\n\\end{minipage}\\end{center}')
+end
+
 local function output_stage(doc)
     local latex = FORMAT:match('latex') ~= nil
     return walk(doc, {
+        Para = function(para)
+            if latex and is_figure(para) then
+                return latex_figure(para)
+            end
+        end,
+        Div = function(div)
+            if latex and div.classes:includes('listing') then
+                return { pandoc.RawBlock('latex', '\\needlines{8}'), div }
+            end
+        end,
+        Header = function(h)
+            if latex and h.level >= 2 then
+                return { pandoc.RawBlock('latex', '\\needlines{6}'), h }
+            end
+        end,
         CodeBlock = function(block)
             if block.classes:includes('console') then
                 return latex and latex_console(block) or html_console(block)
+            end
+            if not latex and block.classes:includes('numberLines') then
+                return html_listing(block)
+            end
+        end,
+        -- [PHP 进程间通信]{pdf="a Chinese title"}: pdflatex has no fonts
+        -- for every script; the PDF shows the pdf= text instead.
+        Span = function(span)
+            local alt = span.attributes['pdf']
+            if alt then
+                if latex then
+                    return pandoc.Str(alt)
+                end
+                span.attributes['pdf'] = nil
+                return span
             end
         end,
         Image = function(img)
@@ -911,6 +1452,7 @@ local function output_stage(doc)
             end
             img.attributes['latex-src'] = nil
             img.attributes['ipclab-part'] = nil
+            img.attributes['ipclab-line'] = nil
             -- LaTeX runs in another directory.
             img.src = latex and absolute(src) or src
             return img
@@ -926,5 +1468,5 @@ function Pandoc(doc)
     elseif stage == 'output' then
         return output_stage(doc)
     end
-    error('\nipclab book: unknown IPCLAB_BOOK_STAGE "' .. stage .. '"\n', 0)
+    die('unknown IPCLAB_BOOK_STAGE "' .. stage .. '"')
 end

@@ -1,7 +1,7 @@
 # 05-lock-cost.gp - chapter 05: what each lock costs per increment.
 # The .plot block in book/05-shm-counter-race.md writes "data": one line a
 # lock, "name  ns-alone  ns-two-workers", the time per increment measured
-# inside the workers (the work: line of shm_counter), medians of the rounds.
+# inside a worker by chapters/05-shm-counter-race/lock_cost, medians of the rounds.
 # The filter sets the terminal (SVG or PDF) and the output file.
 set termoption noenhanced   # "shm_counter" is a name, not a subscript
 set style fill solid 0.7 border -1
@@ -10,7 +10,7 @@ set logscale y
 set yrange [0.5:*]
 set xrange [-0.6:*]
 set ylabel 'nanoseconds per increment (log scale)'
-set xlabel 'shm_counter --lock KIND (time inside the workers, median of the rounds)'
+set xlabel 'lock (lock_cost: the time inside a worker, median of 5 rounds)'
 set grid ytics lc rgb '#dddddd'
 set border 3
 set xtics nomirror

@@ -167,4 +167,46 @@ wait_for_children() {
     assert_usage_error "--key PATH needs PROJ after the options"
     run_program $counter --key "$key" 0
     assert_usage_error "PROJ: '0' is neither a number from 1 to 255 nor one character"
+
+cost=05-shm-counter-race/lock_cost
+
+@test "lock_cost: every lock alone and contended, medians of the rounds, nothing lost under a lock" {
+    run_program $cost --iters 5000 --sysv-iters 500 --rounds 3
+    assert_success
+    local lock n=0
+    for lock in none sysv-sem posix-sem mutex atomic; do
+        # Alone: one worker, always running by itself, never losing.
+        assert_line --regexp "^lock=$lock workers=1 ns_per_increment=[0-9]+\\.[0-9] overlap=100% lost=0\$"
+        assert_line --regexp "^lock=$lock workers=2 ns_per_increment=[0-9]+\\.[0-9] overlap=[0-9]+% lost=[0-9]+\$"
+        if [[ $lock != none ]]; then
+            assert_line --regexp "^lock=$lock workers=2 .* lost=0\$"
+        fi
+    done
+    assert_equal "${#lines[@]}" 10
+    # A System V semaphore enters the kernel twice an increment: it costs
+    # more than the mutex, whatever the machine (hundreds of times, alone).
+    awk -F'[ =]' '$4 == 1 { ns[$2] = $6 } END { exit !(ns["sysv-sem"] > 5 * ns["mutex"]) }' <<<"$output" ||
+        fail "sysv-sem is not dearer than the mutex: $output"
+}
+
+@test "lock_cost: one lock, more workers; too much work and bad arguments are refused" {
+    run_program $cost --lock mutex --procs 3 --iters 2000 --rounds 1
+    assert_success
+    assert_equal "${#lines[@]}" 2
+    assert_line --index 1 --regexp '^lock=mutex workers=3 ns_per_increment=[0-9.]+ overlap=[0-9]+% lost=0$'
+
+    run_program $cost --procs 1
+    assert_failure 2
+    [[ $stderr == *"--procs"* ]] || fail "stderr: $stderr"
+    run_program $cost --rounds 9 --procs 8 --iters 10000000
+    assert_failure 2
+    [[ $stderr == *"too much work"* ]] || fail "stderr: $stderr"
+}
+
+@test "lock_cost: SIGTERM mid-run leaves no semaphore, segment or worker behind" {
+    start_background $cost --lock sysv-sem --sysv-iters 600000 --rounds 1 --procs 2
+    wait_for_children $bg_pid 1        # a worker is running its loop
+    finish_background TERM
+    assert_equal "$status" $((128 + 15))
+    # The leak guard (teardown) checks that nothing is left.
 }
