@@ -118,7 +118,7 @@ wait_for_children() {
     # The leak guard (teardown) checks that nothing is left.
 }
 
-# --- shm_counter --key: the counter in a segment a PHP peer can name (php helper) ---
+# --- shm_counter --key: the counter in a segment a PHP peer can name ---
 
 @test "shm_counter --key: a segment made here is found under the key while it runs and removed at exit" {
     local key=$BATS_TEST_TMPDIR/keyfile
