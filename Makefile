@@ -116,11 +116,12 @@ asan:
 # --- tools ---------------------------------------------------------------------------
 ##compile_commands.json: write the compilation database editors and clang-tidy read
 # Every C file that is compiled (programs, their chapter subfolders, lib/,
-# the unit tests), each with the command make really runs for it: make's own
-# dry run (-n -B) of every object, read by scripts/compile-commands.sh.
+# the unit tests and their support files), each with the command make really
+# runs for it: make's own dry run (-n -B) of every object, read by
+# scripts/compile-commands.sh.
 ALL_OBJECTS = $(sort $(PROGRAMS:=.o) $(LIB_OBJECTS) $(UNIT_TESTS:=.o) $(UNIT_SUPPORT) \
-                     $(patsubst %.c,$(BUILD)/%.o,$(wildcard chapters/*/*/*.c)))
-compile_commands.json: $(FLAGS_STAMP) $(wildcard chapters/*/*.c chapters/*/*/*.c chapters/*/chapter.mk) $(LIB_SOURCES) $(UNIT_SOURCES)
+                     $(patsubst %.c,$(BUILD)/%.o,$(wildcard chapters/*/*/*.c tests/unit/*.c)))
+compile_commands.json: $(FLAGS_STAMP) $(wildcard chapters/*/*.c chapters/*/*/*.c chapters/*/chapter.mk tests/unit/*.c) $(LIB_SOURCES)
 	@$(MAKE) --no-print-directory -n -B $(ALL_OBJECTS) | scripts/compile-commands.sh > $(COMPILE_DB)
 	@echo "wrote $(COMPILE_DB) ($$(grep -c '"file"' $(COMPILE_DB)) files)"
 
