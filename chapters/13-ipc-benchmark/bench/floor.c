@@ -9,14 +9,55 @@
  * Each latency sample is taken exactly as the harness takes a mechanism's
  * (one clock reading per round trip), so the ratios compare like with like.
  */
+#define _GNU_SOURCE     /* syscall() for futex, which glibc does not wrap */
 #include "bench.h"
 
 #include "ipclab.h"
 
+#include <linux/futex.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+/* region: spin */
+void spin_until_eq(_Atomic uint32_t *word, uint32_t want, enum placement p)
+{
+    unsigned n = 0;
+
+    while (atomic_load_explicit(word, memory_order_acquire) != want) {
+        if (p == SAME_CPU || ++n % 4096 == 0)
+            sched_yield();      /* the other side needs this CPU to answer */
+        else
+            cpu_relax();
+    }
+}
+/* end region: spin */
+
+void spin_until_ge(_Atomic uint32_t *word, uint32_t want, enum placement p)
+{
+    unsigned n = 0;
+
+    while ((int32_t)(atomic_load_explicit(word, memory_order_acquire) - want) < 0) {
+        if (p == SAME_CPU || ++n % 4096 == 0)
+            sched_yield();
+        else
+            cpu_relax();
+    }
+}
+
+/* Shared (not private) futexes: the two sides are different processes. */
+long futex_wait(_Atomic uint32_t *word, uint32_t val)
+{
+    return syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT, val, NULL, NULL, 0);
+}
+
+long futex_wake(_Atomic uint32_t *word)
+{
+    return syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
 
 static uint64_t now(void)
 {

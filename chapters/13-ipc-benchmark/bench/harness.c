@@ -14,13 +14,12 @@
  *   parent: send "go" to both.
  * Nothing is measured before both sides are fully set up.
  */
-#define _GNU_SOURCE     /* sched_setaffinity, CPU_SET, pthread_setaffinity_np, syscall */
+#define _GNU_SOURCE     /* sched_getaffinity, CPU_SET, pthread_setaffinity_np */
 #include "bench.h"
 
 #include "ipclab.h"
 
 #include <errno.h>
-#include <linux/futex.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -30,7 +29,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -70,43 +68,6 @@ void remove_handles(struct mctx *c)
             cleanup_remove(c->handle[i]);
             c->handle[i] = -1;
         }
-}
-
-/* region: spin */
-void spin_until_eq(_Atomic uint32_t *word, uint32_t want, enum placement p)
-{
-    unsigned n = 0;
-
-    while (atomic_load_explicit(word, memory_order_acquire) != want) {
-        if (p == SAME_CPU || ++n % 4096 == 0)
-            sched_yield();      /* the other side needs this CPU to answer */
-        else
-            cpu_relax();
-    }
-}
-/* end region: spin */
-
-void spin_until_ge(_Atomic uint32_t *word, uint32_t want, enum placement p)
-{
-    unsigned n = 0;
-
-    while ((int32_t)(atomic_load_explicit(word, memory_order_acquire) - want) < 0) {
-        if (p == SAME_CPU || ++n % 4096 == 0)
-            sched_yield();
-        else
-            cpu_relax();
-    }
-}
-
-/* Shared (not private) futexes: the two sides are different processes. */
-long futex_wait(_Atomic uint32_t *word, uint32_t val)
-{
-    return syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT, val, NULL, NULL, 0);
-}
-
-long futex_wake(_Atomic uint32_t *word)
-{
-    return syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
 int pair_cpus(int cpu[2])
