@@ -123,6 +123,7 @@ struct plan {
     long cl_rounds, cl_count;           /* cache-line floor rounds in a pair */
     bool stuck;                         /* test hook: ECHO never answers */
     bool floor_only;                    /* the floor pair */
+    bool latency, throughput;           /* what to measure */
     bool quick;
 };
 

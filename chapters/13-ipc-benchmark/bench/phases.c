@@ -211,7 +211,8 @@ static void echo_latency(struct mctx *c, const struct plan *plan, struct shared 
 /* region: throughput */
 /* One way, messages of n bytes back to back; a run ends with a "last"
  * message the echo side acknowledges, so the clock stops when everything
- * has arrived.  One warm-up run, then TPUT_REPS timed runs. */
+ * has arrived.  One warm-up run (at least 32 messages: every slot of a
+ * ring touched once), then TPUT_REPS timed runs. */
 static void throughput(struct mctx *c, const struct plan *plan, size_t n, unsigned char *buf,
                        struct tput_result *r)
 {
@@ -227,7 +228,7 @@ static void throughput(struct mctx *c, const struct plan *plan, size_t n, unsign
             for (long i = 0; i < batch; i++)
                 send_msg(c, DRIVER, buf, n);
             count += batch;
-        } while (now() - t < (rep < 0 ? rep_ns / 2 : rep_ns));
+        } while (now() - t < (rep < 0 ? rep_ns / 2 : rep_ns) || (rep < 0 && count < 32));
         set_tag(buf, TAG_LAST);
         send_msg(c, DRIVER, buf, n);
         set_tag(buf, TAG_DATA);
@@ -282,10 +283,12 @@ void driver_phases(struct mctx *c, const struct plan *plan, struct shared *sh, i
         r->phases_done++;
         return;
     }
-    latency(c, plan, sh, &cl_seq);
-    progress(progress_fd);
-    r->phases_done++;
-    if (c->placement != TWO_CPUS || !c->m->payload)
+    if (plan->latency) {
+        latency(c, plan, sh, &cl_seq);
+        progress(progress_fd);
+        r->phases_done++;
+    }
+    if (!plan->throughput || c->placement != TWO_CPUS || !c->m->payload)
         return;
     buf = malloc(MAX_MSG);
     if (buf == NULL)
@@ -311,8 +314,9 @@ void echo_phases(struct mctx *c, const struct plan *plan, struct shared *sh)
             futex_rt_echo(&sh->futex_word, FUTEX_COUNT, &fx_seq);
         return;
     }
-    echo_latency(c, plan, sh, &cl_seq);
-    if (c->placement != TWO_CPUS || !c->m->payload)
+    if (plan->latency)
+        echo_latency(c, plan, sh, &cl_seq);
+    if (!plan->throughput || c->placement != TWO_CPUS || !c->m->payload)
         return;
     for (int k = 0; k < NSIZES; k++)
         echo_throughput(c, tput_sizes[k]);

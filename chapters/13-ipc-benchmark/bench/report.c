@@ -45,7 +45,7 @@ static double tput_ratio(const struct run *run, int k, int s)
 struct verdicts {
     int harness_checked, harness_met;
     char harness_worst[64];
-    double harness_worst_ratio;
+    double harness_worst_ratio, harness_worst_raw;
     int spin_k;                         /* -1: shm-spin was not measured */
     double spin_ratio[2];
 };
@@ -56,13 +56,14 @@ static void judge(const struct run *run, struct verdicts *v)
     v->spin_k = -1;
     for (int k = 0; k < run->nmech; k++)
         for (int p = 0; p < 2; p++) {
-            if (!run->ok[k][p])
+            if (!run->ok[k][p] || !run->pr[k][p].lat.ok)
                 continue;
             double h = harness_ratio(&run->pr[k][p].lat);
             v->harness_checked++;
             v->harness_met += h <= HARNESS_MAX;
             if (h > v->harness_worst_ratio) {
                 v->harness_worst_ratio = h;
+                v->harness_worst_raw = run->pr[k][p].lat.raw_mean;
                 snprintf(v->harness_worst, sizeof v->harness_worst, "%s, %s",
                          run->mech[k]->name, place_text[p]);
             }
@@ -80,31 +81,36 @@ static void text_targets(const struct run *run, const struct verdicts *v)
         printf("  harness overhead at most %.2fx the raw loop of the same calls: not judged "
                "(nothing measured)\n", HARNESS_MAX);
     else
-        printf("  harness overhead at most %.2fx the raw loop of the same calls: %s "
-               "(%d of %d measurements; the worst %.3fx, %s)\n",
+        printf("  harness overhead at most %.2fx the raw loop of the same calls: %s"
+               "\n    (%d of %d measurements; the worst %.3fx, %s)\n",
                HARNESS_MAX, v->harness_met == v->harness_checked ? "met" : "not met",
                v->harness_met, v->harness_checked, v->harness_worst_ratio, v->harness_worst);
     if (v->harness_met != v->harness_checked)
-        printf("    why: the harness reads the clock once per round trip (%.0f ns) and stores "
-               "the sample; on the fastest round trips that is more than a tenth\n",
-               run->floor.clock_ns);
+        printf("    why: the harness reads the clock once per round trip (%.0f ns) and stores\n"
+               "    the sample; the raw loop of %s takes %.0f ns a round trip, so the\n"
+               "    reading alone is %.0f %% of it: a distribution of single round trips this\n"
+               "    short cannot cost less\n", run->floor.clock_ns, v->harness_worst, v->harness_worst_raw,
+               100 * run->floor.clock_ns / v->harness_worst_raw);
     if (v->spin_k < 0 || v->spin_ratio[TWO_CPUS] == 0) {
-        printf("  shm-spin within %.1fx of the cache-line floor: not judged (not measured on two CPUs)\n",
+        /* not measured: another --mech, --measure throughput, or one CPU */
+        printf("  shm-spin within %.1fx of the cache-line floor: not judged\n"
+               "    (not measured on two CPUs)\n",
                SPIN_MAX);
     } else {
         bool met = v->spin_ratio[TWO_CPUS] <= SPIN_MAX;
-        printf("  shm-spin within %.1fx of the cache-line floor (two CPUs): %s (%.2fx; same CPU %.2fx)\n",
+        printf("  shm-spin within %.1fx of the cache-line floor (two CPUs): %s\n"
+               "    (%.2fx; same CPU %.2fx)\n",
                SPIN_MAX, met ? "met" : "not met", v->spin_ratio[TWO_CPUS], v->spin_ratio[SAME_CPU]);
         if (!met)
-            printf("    why: the slot copy and the ring's bookkeeping add to the one cache line "
-                   "that travels each way\n");
+            printf("    why: the slot copy and the ring's bookkeeping add to the one cache line\n"
+                   "    that travels each way, or the host moved a CPU during the run\n");
     }
     if (run->default_budgets)
         printf("  the default run under %.0f s: %s (%.1f s)\n", TIME_MAX,
                run->elapsed_s < TIME_MAX ? "met" : "not met", run->elapsed_s);
     else
-        printf("  the default run under %.0f s: not judged (budgets or mechanisms changed; "
-               "this run took %.1f s)\n", TIME_MAX, run->elapsed_s);
+        printf("  the default run under %.0f s: not judged (budgets or mechanisms changed;\n"
+               "    this run took %.1f s)\n", TIME_MAX, run->elapsed_s);
 }
 
 void report_text(const struct run *run)
@@ -119,55 +125,65 @@ void report_text(const struct run *run)
            "driver on CPU %d\n", run->cpu[0], run->cpu[0], run->cpu[1]);
     printf("clock: clock_gettime(CLOCK_MONOTONIC) costs %.1f ns; each latency sample holds one reading\n",
            f->clock_ns);
-    printf("floor: cache line ping-pong %.0f ns on the same CPU (a sched_yield hand-off), "
-           "%.0f ns on two CPUs (the best of the run)\n", run->cl_floor[SAME_CPU],
+    printf("floor: cache line ping-pong %.0f ns on the same CPU (a sched_yield hand-off),\n"
+           "       %.0f ns on two CPUs (the best of the run)\n", run->cl_floor[SAME_CPU],
            run->cl_floor[TWO_CPUS]);
     printf("floor: futex wake round trip %.0f ns on the same CPU, %.0f ns on two; getppid() %.0f ns\n",
            f->futex_rt[SAME_CPU], f->futex_rt[TWO_CPUS], f->syscall_ns);
-    printf("floor: memcpy");
+    printf("floor: memcpy, MB/s:");
     for (int s = 0; s < NSIZES; s++) {
         size_name(tput_sizes[s], sz, sizeof sz);
-        printf("%s %s %.0f MB/s", s ? "," : "", sz, f->memcpy_mbps[s]);
+        printf("%s %s %.0f", s == 0 ? "" : s == 4 ? ",\n      " : ",", sz, f->memcpy_mbps[s]);
     }
-    printf("\n\nlatency: round trips of %d bytes, ns; x floor = median / the cache-line floor "
+    printf("\n\nlatency: round trips of %d bytes, in ns; x floor = the median / the cache-line floor\n"
            "measured by the same pair, between its rounds\n", LAT_SIZE);
-    printf("%-21s %-9s %9s %9s %10s %8s %s\n", "mechanism", "placement", "median", "p99", "max",
-           "x floor", "rounds (round medians), harness/raw");
+    printf("%-21s %-9s %8s %8s %9s %7s %s\n", "mechanism", "placement", "median", "p99", "max",
+           "x floor", "rounds (their medians), harness");
     for (int k = 0; k < run->nmech; k++)
         for (int p = 0; p < 2; p++) {
             const struct lat_result *l = &run->pr[k][p].lat;
             if (!run->ok[k][p]) {
-                printf("%-21s %-9s failed: %s\n", run->mech[k]->name, place_text[p], run->why[k][p]);
+                if (run->why[k][p][0] != '\0')
+                    printf("%-21s %-9s failed: %s\n", run->mech[k]->name, place_text[p], run->why[k][p]);
                 continue;
             }
-            printf("%-21s %-9s %9.0f %9.0f %10.0f %7.1fx %ld %s (%.0f..%.0f), %.3fx\n",
+            if (!l->ok)
+                continue;
+            printf("%-21s %-9s %8.0f %8.0f %9.0f %6.1fx %ld %s (%.0f..%.0f), %.3fx\n",
                    run->mech[k]->name, place_text[p], l->median, l->p99, l->max,
                    lat_ratio(run, k, p), l->rounds, l->stable ? "stable" : "unstable", l->lo, l->hi,
                    harness_ratio(l));
         }
-    printf("\nthroughput: one way, two CPUs, MB/s (x floor = memcpy / it)\n%-21s", "mechanism");
-    for (int s = 0; s < NSIZES; s++) {
-        size_name(tput_sizes[s], sz, sizeof sz);
-        printf(" %15s", sz);
-    }
-    printf("\n");
-    for (int k = 0; k < run->nmech; k++) {
-        if (!run->mech[k]->payload || !run->ok[k][TWO_CPUS])
-            continue;
-        printf("%-21s", run->mech[k]->name);
+    if (!run->plan.throughput)
+        goto targets;
+    for (int table = 0; table < 2; table++) {
+        printf(table == 0 ? "\nthroughput: one way, two CPUs, MB/s\n%-21s"
+                          : "\nthe same as x floor: memcpy of the size / the mechanism\n%-21s",
+               "mechanism");
         for (int s = 0; s < NSIZES; s++) {
-            char cell[32];
-            snprintf(cell, sizeof cell, "%.1f (%.0fx)", run->pr[k][TWO_CPUS].tput[s].mbps,
-                     tput_ratio(run, k, s));
-            printf(" %15s", cell);
+            size_name(tput_sizes[s], sz, sizeof sz);
+            printf(" %8s", sz);
         }
         printf("\n");
+        for (int k = 0; k < run->nmech; k++) {
+            if (!run->mech[k]->payload || !run->ok[k][TWO_CPUS])
+                continue;
+            printf("%-21s", run->mech[k]->name);
+            for (int s = 0; s < NSIZES; s++)
+                if (table == 0)
+                    printf(" %8.1f", run->pr[k][TWO_CPUS].tput[s].mbps);
+                else
+                    printf(" %7.0fx", tput_ratio(run, k, s));
+            printf("\n");
+        }
     }
-    printf("messages/s at 8 B:");
-    for (int k = 0; k < run->nmech; k++)
+    printf("\nmessages/s at 8 B:");
+    for (int k = 0, col = 0; k < run->nmech; k++)
         if (run->mech[k]->payload && run->ok[k][TWO_CPUS])
-            printf(" %s %.0f;", run->mech[k]->name, run->pr[k][TWO_CPUS].tput[0].msgs);
+            printf("%s%s %.0f", col++ % 4 ? ", " : "\n  ", run->mech[k]->name,
+                   run->pr[k][TWO_CPUS].tput[0].msgs);
     printf("\n(eventfd and rt-signal carry no data: latency only)\n");
+targets:
     text_targets(run, &v);
 }
 
@@ -194,16 +210,19 @@ void report_tsv(const struct run *run)
         for (int p = 0; p < 2; p++) {
             const struct lat_result *l = &run->pr[k][p].lat;
             if (!run->ok[k][p]) {
-                printf("failed\t%s\t%s\t%s\n", run->mech[k]->name, place_tsv[p], run->why[k][p]);
+                if (run->why[k][p][0] != '\0')
+                    printf("failed\t%s\t%s\t%s\n", run->mech[k]->name, place_tsv[p], run->why[k][p]);
                 continue;
             }
+            if (!l->ok)
+                continue;
             printf("lat\t%s\t%s\t%.0f\t%.0f\t%.0f\t%.3f\t%.0f\t%.0f\t%.4f\t%ld\t%s\n",
                    run->mech[k]->name, place_tsv[p], l->median, l->p99, l->max,
                    lat_ratio(run, k, p), l->lo, l->hi, harness_ratio(l), l->rounds,
                    l->stable ? "stable" : "unstable");
         }
     for (int k = 0; k < run->nmech; k++) {
-        if (!run->mech[k]->payload || !run->ok[k][TWO_CPUS])
+        if (!run->mech[k]->payload || !run->ok[k][TWO_CPUS] || !run->plan.throughput)
             continue;
         for (int s = 0; s < NSIZES; s++) {
             const struct tput_result *t = &run->pr[k][TWO_CPUS].tput[s];
