@@ -95,6 +95,7 @@ static double raw_block(struct mctx *c, long k)
     }
     return (double)(now() - t) / (double)k;
 }
+/* end region: latency */
 
 /* A round of the cache-line floor, between two latency rounds: the echo
  * side is told by a message, then both spin on the shared line.  So the
@@ -188,7 +189,6 @@ static void latency(struct mctx *c, const struct plan *plan, struct shared *sh, 
     free(s);
     free(tmp);
 }
-/* end region: latency */
 
 static void echo_latency(struct mctx *c, const struct plan *plan, struct shared *sh, uint32_t *cl_seq)
 {
