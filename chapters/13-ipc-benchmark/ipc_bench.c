@@ -7,7 +7,7 @@
  * the floor measured in the same run (a cache line passed between two
  * processes, memcpy, a system call, a futex wake-up), with their spread.
  *
- * Run:  ipc_bench                   # the full run, about 40 s on 2 CPUs
+ * Run:  ipc_bench                   # the full run, 30-40 s on 2 CPUs
  *       ipc_bench --quick           # a few seconds, rougher figures
  *       ipc_bench --mech pipe --format tsv
  *

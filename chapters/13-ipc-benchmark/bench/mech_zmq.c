@@ -20,9 +20,10 @@
 
 extern char bench_dir[PATH_MAX];
 
+/* ZeroMQ reports errors through zmq_errno(), mostly errno values. */
 static _Noreturn void zdie(const char *what)
 {
-    fatal("%s: %s", what, zmq_strerror(zmq_errno()));
+    die_errnum(zmq_errno(), "%s", what);
 }
 
 /* The ipc endpoint's socket file is registered here, before the fork;

@@ -3,7 +3,7 @@
  * Both sides walk the same plan.  The driver measures; the echo side
  * answers (latency), swallows (throughput) or spins back (the floor).  A
  * message's first 8 bytes say what it is: data, the last of a run (the
- * echo side acknowledges it), or "quit".
+ * echo side acknowledges it), "a floor round follows", or "quit".
  */
 #include "bench.h"
 
