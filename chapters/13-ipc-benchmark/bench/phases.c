@@ -59,14 +59,18 @@ static void recv_msg(struct mctx *c, enum side s, unsigned char *buf, size_t n)
 }
 
 /* region: latency */
-/* Rounds of PAIRS pairs of blocks of k round trips.  In a pair, the
- * harness block times every round trip (one clock reading each, the
- * previous one reused); the raw block makes the same calls with nothing
- * else, timed as a whole.  Their ratio, pair by pair, is the harness's
- * overhead; its median over the pairs ignores the pairs a rare stall hit.
- * It stops when the last three round medians agree within 5 %, or at the
- * budget (at least 3 rounds), or after ROUNDS_MAX rounds. */
-#define PAIRS 8
+/* Rounds of pairs of blocks of k round trips.  In a pair, the harness
+ * block times every round trip (one clock reading each, the previous one
+ * reused); the raw block makes the same calls with nothing else, timed as
+ * a whole.  Their ratio, pair by pair, is the harness's overhead.  A block
+ * lasts about BLOCK_NS (at least 8 round trips), so most blocks miss the
+ * rare stalls of a busy machine, and the median of the ratios ignores the
+ * blocks a stall hit.  It stops when the last three round medians agree
+ * within 5 % (after a quarter of the budget), or at the budget (at least
+ * 3 rounds), or after ROUNDS_MAX rounds. */
+#define BLOCK_NS 250000.0
+#define PAIRS_MAX 64
+#define SAMPLES_MAX (2L << 20)
 static double timed_block(struct mctx *c, long k, uint64_t *s)
 {
     unsigned char msg[LAT_SIZE], back[LAT_SIZE];
@@ -119,24 +123,31 @@ static void latency(struct mctx *c, const struct plan *plan, struct shared *sh, 
 {
     struct lat_result *r = &sh->r.lat;
     uint64_t budget = (uint64_t)plan->lat_ms * 1000000u, start, *s, *tmp;
-    double med[ROUNDS_MAX], ratio[ROUNDS_MAX * PAIRS], h[ROUNDS_MAX * PAIRS];
-    double rw[ROUNDS_MAX * PAIRS];
-    long k, n = 0, round = 0, pairs = 0;
+    double med[ROUNDS_MAX], rt, *ratio, *h, *rw;
+    long k, npairs, n = 0, round = 0, pairs = 0;
 
     start = now();                      /* warm-up: 5 % of the budget, >= 20 */
     k = 0;
     do
         raw_block(c, 1);
     while (++k < 20 || (now() - start < budget / 20 && k < 100000));
-    k = (long)((double)budget / (16 * PAIRS) / ((double)(now() - start) / (double)k));
+    rt = (double)(now() - start) / (double)k;          /* ns a round trip, roughly */
+    k = (long)(BLOCK_NS / rt);
     k = k < 8 ? 8 : k > 20000 ? 20000 : k;
-    s = malloc((size_t)(k * PAIRS * ROUNDS_MAX) * sizeof *s);
-    tmp = malloc((size_t)(k * PAIRS) * sizeof *tmp);
-    if (s == NULL || tmp == NULL)
+    npairs = (long)((double)budget / 12 / (2 * (double)k * rt));    /* a round: 1/12 of it */
+    npairs = npairs < 4 ? 4 : npairs > PAIRS_MAX ? PAIRS_MAX : npairs;
+    while (npairs > 4 && k * npairs * ROUNDS_MAX > SAMPLES_MAX)
+        npairs--;
+    s = malloc((size_t)(k * npairs * ROUNDS_MAX) * sizeof *s);
+    tmp = malloc((size_t)(k * npairs) * sizeof *tmp);
+    ratio = malloc((size_t)(npairs * ROUNDS_MAX) * 3 * sizeof *ratio);
+    if (s == NULL || tmp == NULL || ratio == NULL)
         die("malloc");
+    h = ratio + npairs * ROUNDS_MAX;
+    rw = h + npairs * ROUNDS_MAX;
     start = now();
     for (;;) {
-        for (int i = 0; i < PAIRS; i++, pairs++) {     /* alternate which goes first */
+        for (int i = 0; i < npairs; i++, pairs++) {    /* alternate which goes first */
             if (i % 2 == 0) {
                 h[pairs] = timed_block(c, k, s + n);
                 rw[pairs] = raw_block(c, k);
@@ -147,8 +158,8 @@ static void latency(struct mctx *c, const struct plan *plan, struct shared *sh, 
             ratio[pairs] = h[pairs] / rw[pairs];
             n += k;
         }
-        memcpy(tmp, s + n - k * PAIRS, (size_t)(k * PAIRS) * sizeof *tmp);
-        med[round] = median_u64(tmp, k * PAIRS);
+        memcpy(tmp, s + n - k * npairs, (size_t)(k * npairs) * sizeof *tmp);
+        med[round] = median_u64(tmp, k * npairs);
         round++;
         {
             unsigned char fl[LAT_SIZE];
@@ -161,7 +172,7 @@ static void latency(struct mctx *c, const struct plan *plan, struct shared *sh, 
             double lo = a < b ? (a < d ? a : d) : (b < d ? b : d);
             double hi = a > b ? (a > d ? a : d) : (b > d ? b : d);
             r->stable = hi - lo <= 0.05 * b;
-            if (r->stable || now() - start >= budget)
+            if ((r->stable && now() - start >= budget / 4) || now() - start >= budget)
                 break;
         }
         if (round == ROUNDS_MAX)
@@ -188,6 +199,7 @@ static void latency(struct mctx *c, const struct plan *plan, struct shared *sh, 
     r->ok = true;
     free(s);
     free(tmp);
+    free(ratio);
 }
 
 static void echo_latency(struct mctx *c, const struct plan *plan, struct shared *sh, uint32_t *cl_seq)
