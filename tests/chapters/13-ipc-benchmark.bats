@@ -87,8 +87,8 @@ stuck() {
     run_program $prog --quick --mech "$1" --stuck --watchdog-ms 1000 --format tsv
     elapsed=$((SECONDS - start))
     assert_failure 1
-    assert_line --regexp "^failed	$1	same-cpu	no progress for 1000 ms after 1 phases: the pair was killed$"
-    assert_line --regexp "^failed	$1	two-cpus	no progress for 1000 ms after 1 phases: the pair was killed$"
+    assert_line --regexp "^failed	$1	same-cpu	no progress for 1000 ms after 1 phase: both sides were killed$"
+    assert_line --regexp "^failed	$1	two-cpus	no progress for 1000 ms after 1 phase: both sides were killed$"
     ! grep -q '^lat' <<<"$output"
     # Two pairs, each killed after 1 s without progress: not sooner, and
     # far sooner than the test's own time limit.

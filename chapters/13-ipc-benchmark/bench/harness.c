@@ -321,11 +321,11 @@ int run_pair(const struct mech *m, enum placement p, const struct plan *plan,
         close(ctl[i][0]);
     }
     if (failed == 1)
-        snprintf(why, why_size, "a side was not ready within %ld ms (%s); the pair was killed",
+        snprintf(why, why_size, "a side was not ready within %ld ms (%s); both sides were killed",
                  watchdog_ms, how[nchild - 1]);
     else if (failed == 2)
-        snprintf(why, why_size, "no progress for %ld ms after %d phases: the pair was killed",
-                 watchdog_ms, phases);
+        snprintf(why, why_size, "no progress for %ld ms after %d phase%s: both sides were killed",
+                 watchdog_ms, phases, phases == 1 ? "" : "s");
     else if (failed == 3)
         snprintf(why, why_size, "a side ended badly: echo %s, driver %s",
                  nchild == 2 ? how[0] : "(thread)", how[nchild - 1]);

@@ -142,26 +142,33 @@ void report_text(const struct run *run)
         size_name(tput_sizes[s], sz, sizeof sz);
         printf("%s %s %.0f", s == 0 ? "" : s == 4 ? ",\n      " : ",", sz, f->memcpy_mbps[s]);
     }
-    printf("\n\nlatency: round trips of %d bytes, in ns; x floor = the median / the cache-line floor\n"
-           "measured by the same pair, between its rounds\n", LAT_SIZE);
-    printf("%-21s %-9s %8s %8s %9s %7s %s\n", "mechanism", "placement", "median", "p99", "max",
-           "x floor", "rounds (their medians), harness");
-    for (int k = 0; k < run->nmech; k++)
-        for (int p = 0; p < 2; p++) {
-            const struct lat_result *l = &run->pr[k][p].lat;
-            if (!run->ok[k][p]) {
-                if (run->why[k][p][0] != '\0')
-                    printf("%-21s %-9s failed: %s\n", run->mech[k]->name, place_text[p], run->why[k][p]);
-                continue;
+    printf("\n");
+    if (run->plan.latency) {
+        printf("\nlatency: round trips of %d bytes, in ns; x floor = the median / the cache-line\n"
+               "floor measured by the same pair, between its rounds\n", LAT_SIZE);
+        printf("%-21s %-9s %8s %8s %9s %7s %s\n", "mechanism", "placement", "median", "p99", "max",
+               "x floor", "rounds (their medians), harness");
+        for (int k = 0; k < run->nmech; k++)
+            for (int p = 0; p < 2; p++) {
+                const struct lat_result *l = &run->pr[k][p].lat;
+                if (!run->ok[k][p]) {
+                    if (run->why[k][p][0] != '\0')
+                        printf("%-21s %-9s failed: %s\n", run->mech[k]->name, place_text[p],
+                               run->why[k][p]);
+                    continue;
+                }
+                if (!l->ok)
+                    continue;
+                printf("%-21s %-9s %8.0f %8.0f %9.0f %6.1fx %ld %s (%.0f..%.0f), %.3fx\n",
+                       run->mech[k]->name, place_text[p], l->median, l->p99, l->max,
+                       lat_ratio(run, k, p), l->rounds, l->stable ? "stable" : "unstable", l->lo, l->hi,
+                       harness_ratio(l));
             }
-            if (!l->ok)
-                continue;
-            printf("%-21s %-9s %8.0f %8.0f %9.0f %6.1fx %ld %s (%.0f..%.0f), %.3fx\n",
-                   run->mech[k]->name, place_text[p], l->median, l->p99, l->max,
-                   lat_ratio(run, k, p), l->rounds, l->stable ? "stable" : "unstable", l->lo, l->hi,
-                   harness_ratio(l));
-        }
-    if (!run->plan.throughput)
+    }
+    int rows = 0;
+    for (int k = 0; k < run->nmech; k++)
+        rows += run->mech[k]->payload && run->ok[k][TWO_CPUS];
+    if (!run->plan.throughput || rows == 0)
         goto targets;
     for (int table = 0; table < 2; table++) {
         printf(table == 0 ? "\nthroughput: one way, two CPUs, MB/s\n%-21s"
