@@ -50,10 +50,11 @@ wait_until() {
             ! grep -qP "^tput\t$m\t" <<<"$output" || fail "throughput for $m, which carries no data"
         fi
     done
-    # lat: median p99 max x_floor round_lo round_hi harness rounds stable
+    # lat: median p99 max x_floor round_lo round_hi harness rounds stable raw floor
     bad=$(awk -F'\t' -v tol=$FLOOR_TOLERANCE '
-        $1 == "lat" && (NF != 12 || !($4 > 0 && $5 >= $4 && $6 >= $5 && $7 >= tol && $8 > 0 &&
-                        $9 >= $8 && $10 > 0 && $11 >= 3) || ($12 != "stable" && $12 != "unstable"))
+        $1 == "lat" && (NF != 14 || !($4 > 0 && $5 >= $4 && $6 >= $5 && $7 >= tol && $8 > 0 &&
+                        $9 >= $8 && $10 > 0 && $11 >= 3 && $13 > 0 && $14 > 0) ||
+                        ($12 != "stable" && $12 != "unstable"))
         $1 == "tput" && (NF != 8 || !($4 > 0 && $5 > 0 && $6 >= tol && $7 > 0 && $8 >= $7))
         $1 == "floor" && !($NF > 0)' <<<"$output")
     [[ -z $bad ]] || fail "bad lines: $bad"

@@ -209,7 +209,7 @@ void report_tsv(const struct run *run)
     judge(run, &v);
     printf("# ipc_bench --format tsv: one record a line, the first field says which\n");
     printf("# lat  mechanism placement median_ns p99_ns max_ns x_floor round_lo round_hi "
-           "harness_ratio rounds stable|unstable\n");
+           "harness_ratio rounds stable|unstable raw_mean_ns floor_ns\n");
     printf("# tput mechanism size_bytes mb_s msgs_s x_floor mb_s_lo mb_s_hi\n");
     printf("machine\t%s\t%d\t%s\n", run->cpu_model, run->ncpu, run->kernel);
     printf("floor\tclock_ns\t%.1f\n", f->clock_ns);
@@ -230,10 +230,10 @@ void report_tsv(const struct run *run)
             }
             if (!l->ok)
                 continue;
-            printf("lat\t%s\t%s\t%.0f\t%.0f\t%.0f\t%.3f\t%.0f\t%.0f\t%.4f\t%ld\t%s\n",
+            printf("lat\t%s\t%s\t%.0f\t%.0f\t%.0f\t%.3f\t%.0f\t%.0f\t%.4f\t%ld\t%s\t%.1f\t%.1f\n",
                    run->mech[k]->name, place_tsv[p], l->median, l->p99, l->max,
                    lat_ratio(run, k, p), l->lo, l->hi, harness_ratio(l), l->rounds,
-                   l->stable ? "stable" : "unstable");
+                   l->stable ? "stable" : "unstable", l->raw_mean, run->pr[k][p].cl_best);
         }
     for (int k = 0; k < run->nmech; k++) {
         if (!run->mech[k]->payload || !run->ok[k][TWO_CPUS] || !run->plan.throughput)
