@@ -167,6 +167,7 @@ wait_for_children() {
     assert_usage_error "--key PATH needs PROJ after the options"
     run_program $counter --key "$key" 0
     assert_usage_error "PROJ: '0' is neither a number from 1 to 255 nor one character"
+}
 
 cost=05-shm-counter-race/lock_cost
 
