@@ -296,9 +296,13 @@ int main(int argc, char **argv)
     failed = workers_run((int)procs, add_one_many_times, NULL, &elapsed);
     counted = lock_kind == LOCK_ATOMIC ? atomic_load(&shared->atomic_counter)
                                   : shared->counter - start;
+    expected = procs * iters;
     if (key != IPC_PRIVATE)
         printf("the counter in the segment went from %ld to %ld\n", start, shared->counter);
-    expected = procs * iters;
+    if (key != IPC_PRIVATE && counted > expected)   /* so lost below is negative */
+        printf("that is %ld more than our workers added: another process (a PHP peer?)\n"
+               "added to it at the same time; only the sum of every side's increments\n"
+               "says whether updates were lost\n", counted - expected);
     if (crash) {
         /* The dead worker's missing increments were never made, not lost. */
         expected -= iters - shared->crashed_after;
