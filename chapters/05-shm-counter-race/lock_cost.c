@@ -7,7 +7,8 @@
  * time divided by the worker's increments.  One worker alone never finds the
  * lock taken; with two or more, released together, every worker wants it all
  * the time, and "overlap" says how much of the time they really ran at once.
- * The locks are shm_counter's: none, sysv-sem, posix-sem, mutex, atomic.
+ * The locks are shm_counter's (locks/lock.c): none, sysv-sem, posix-sem,
+ * mutex, atomic.
  *
  * Run:  lock_cost                          # every lock, 1 and 2 workers, 5 rounds
  *       lock_cost --lock mutex --procs 4   # one lock, alone and 4 at once
@@ -20,22 +21,17 @@
  * --sysv-iters increments (fewer), the others --iters.
  */
 #include "ipclab.h"
+#include "locks/lock.h"
 
-#include <errno.h>
-#include <pthread.h>
-#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/ipc.h>
-#include <sys/sem.h>
 #include <sys/shm.h>
 
-enum lock_kind { LOCK_NONE, LOCK_SYSV_SEM, LOCK_POSIX_SEM, LOCK_MUTEX, LOCK_ATOMIC, LOCK_ALL };
-static const char *const lock_names[] = {
-    "none", "sysv-sem", "posix-sem", "mutex", "atomic", "all", NULL
-};
-#define LOCK_KINDS LOCK_ALL
+/* --lock: one of shm_counter's locks, or all of them (filled in by main). */
+#define LOCK_ALL LOCK_KINDS
+static const char *choices[LOCK_KINDS + 2];
 
 #define MAX_PROCS 8
 #define MAX_ROUNDS 9
@@ -49,72 +45,38 @@ static int which = LOCK_ALL;
 struct shared {
     volatile long counter;
     atomic_long atomic_counter;
-    sem_t posix_sem;
-    pthread_mutex_t mutex;
+    struct lock_shared lock;     /* posix-sem and mutex keep theirs here */
     uint64_t began[MAX_PROCS], ended[MAX_PROCS];
 };
 
 static struct shared *shared;
-static int semid = -1;
-static int lock;                 /* the lock of the runs being made */
+static struct lock locks[LOCK_KINDS];   /* every kind, made once (locks/lock.c) */
+static const struct lock *lock;  /* the lock of the runs being made */
 static long lock_iters;          /* and their increments per worker */
 
-union semun {                    /* semctl's fourth argument (SUSv4, XSI) */
-    int val;
-    struct semid_ds *buf;
-    unsigned short *array;
-};
-
-/* One segment and one semaphore set for every run, removed at once (the
- * segment) or registered for removal on every way out (the set). */
+/* One segment for every run, removed at once (gone when unmapped), and
+ * every lock in it, or registered for removal on every way out (the
+ * System V semaphore). */
 static void set_up(void)
 {
     sigset_t saved;
-    pthread_mutexattr_t attr;
     int err, handle = -1;
 
     cleanup_block_signals(&saved);
     int id = shmget(IPC_PRIVATE, sizeof(struct shared), IPC_CREAT | IPC_EXCL | 0600);
     if (id >= 0)
         handle = cleanup_check(cleanup_add_sysv_shm(id), "shm segment");
-    semid = semget(IPC_PRIVATE, 1, IPC_CREAT | IPC_EXCL | 0600);
-    if (semid >= 0)
-        cleanup_check(cleanup_add_sysv_sem(semid), "semaphore");
     cleanup_unblock_signals(&saved);
     if (id < 0)
         die("shmget");
-    if (semid < 0)
-        die("semget");
     shared = shmat(id, NULL, 0);
     if (shared == (void *)-1)
         die("shmat");
     err = cleanup_remove(handle);              /* IPC_RMID: gone when unmapped */
     if (err != 0)
         die_errnum(err, "removing the shared memory");
-
-    if (semctl(semid, 0, SETVAL, (union semun){ .val = 1 }) != 0)
-        die("semctl SETVAL");
-    if (sem_init(&shared->posix_sem, 1, 1) != 0)
-        die("sem_init");
-    err = pthread_mutexattr_init(&attr);
-    if (err == 0)
-        err = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-    if (err == 0)
-        err = pthread_mutex_init(&shared->mutex, &attr);
-    if (err != 0)
-        die_errnum(err, "pthread_mutex_init");
-    pthread_mutexattr_destroy(&attr);
-}
-
-/* SEM_UNDO: a worker that dies holding the semaphore gives it back, so the
- * others' semop cannot wait forever. */
-static void sysv_sem_add(int delta)
-{
-    struct sembuf op = { .sem_num = 0, .sem_op = (short)delta, .sem_flg = SEM_UNDO };
-
-    while (semop(semid, &op, 1) != 0)
-        if (errno != EINTR)
-            die("semop");
+    for (int k = 0; k < LOCK_KINDS; k++)
+        lock_init(&locks[k], k, &shared->lock);
 }
 
 /* region: loop */
@@ -123,39 +85,16 @@ static int increment(int index, void *arg)
     (void)arg;
     shared->began[index] = monotonic_ns();     /* after fork, after the barrier */
     for (long i = 0; i < lock_iters; i++) {
-        switch (lock) {
-        case LOCK_NONE:
+        if (lock->kind == LOCK_NONE) {         /* the floor: no call at all */
             shared->counter = shared->counter + 1;
-            break;
-        case LOCK_ATOMIC: {
+        } else if (lock->kind == LOCK_ATOMIC) {
             long v = atomic_load(&shared->atomic_counter);
             while (!atomic_compare_exchange_weak(&shared->atomic_counter, &v, v + 1))
                 ;
-            break;
-        }
-        case LOCK_SYSV_SEM:
-            sysv_sem_add(-1);
+        } else {                               /* sysv-sem, posix-sem, mutex */
+            lock_acquire(lock);
             shared->counter = shared->counter + 1;
-            sysv_sem_add(+1);
-            break;
-        case LOCK_POSIX_SEM:
-            while (sem_wait(&shared->posix_sem) != 0)
-                if (errno != EINTR)
-                    die("sem_wait");
-            shared->counter = shared->counter + 1;
-            if (sem_post(&shared->posix_sem) != 0)
-                die("sem_post");
-            break;
-        case LOCK_MUTEX: {
-            int err = pthread_mutex_lock(&shared->mutex);
-            if (err != 0)
-                die_errnum(err, "pthread_mutex_lock");
-            shared->counter = shared->counter + 1;
-            err = pthread_mutex_unlock(&shared->mutex);
-            if (err != 0)
-                die_errnum(err, "pthread_mutex_unlock");
-            break;
-        }
+            lock_release(lock);
         }
     }
     shared->ended[index] = monotonic_ns();     /* before exit */
@@ -176,7 +115,7 @@ static struct sample measure(int kind, int workers)
     uint64_t first_begin = UINT64_MAX, last_begin = 0, first_end = UINT64_MAX, last_end = 0;
     uint64_t elapsed;
 
-    lock = kind;
+    lock = &locks[kind];
     lock_iters = kind == LOCK_SYSV_SEM ? sysv_iters : iters;
     shared->counter = 0;
     atomic_store(&shared->atomic_counter, 0);
@@ -209,7 +148,7 @@ static int by_ns(const void *a, const void *b)
 }
 
 static const struct cli_option options[] = {
-    CLI_OPTION_CHOICE("lock", &which, lock_names, "KIND", "the lock to measure, or all of them"),
+    CLI_OPTION_CHOICE("lock", &which, choices, "KIND", "the lock to measure, or all of them"),
     CLI_OPTION_LONG("procs", &procs, 2, MAX_PROCS, "N", "workers in the contended runs"),
     CLI_OPTION_LONG("iters", &iters, 1, 10000000, "N", "increments per worker"),
     CLI_OPTION_LONG("sysv-iters", &sysv_iters, 1, 1000000, "N",
@@ -232,6 +171,9 @@ int main(int argc, char **argv)
     static struct sample samples[LOCK_KINDS][2][MAX_ROUNDS];
     int first, last;
 
+    for (int k = 0; k < LOCK_KINDS; k++)
+        choices[k] = lock_names[k];
+    choices[LOCK_ALL] = "all";
     cli_parse(&cli, argc, argv);
     first = which == LOCK_ALL ? 0 : which;
     last = which == LOCK_ALL ? LOCK_KINDS - 1 : which;

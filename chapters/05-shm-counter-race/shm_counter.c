@@ -23,8 +23,10 @@
  * --key PATH PROJ puts the counter (a long, the first 8 bytes) in the
  * System V segment of ftok(PATH, PROJ): one a PHP script made with
  * shmop_open() is joined, added to and left; one made here is removed at
- * exit.  The lock stays the workers' own: PHP's sem_get set is room's
- * business (chapter 04, room --key).
+ * exit.  With --lock sysv-sem the lock is then PHP's own: semaphore 0 of
+ * the 3-semaphore set sem_get() makes under the same key, joined the way
+ * sem_get() joins it (chapter 04's door/php_set.c), so PHP's children and
+ * these workers can count at the same time and lose nothing.
  *
  * Why --pin and --window: left alone, the scheduler often runs the workers
  * one after the other, and the race shows in some runs but not others.
@@ -32,13 +34,12 @@
  * increments, the next worker always runs while the first holds a stale
  * value: without a lock the loss is certain, with one it is impossible.
  */
-#define _GNU_SOURCE   /* semtimedop(): a Linux extension, for a bounded wait */
 #include "ipclab.h"
+#include "locks/lock.h"
+#include "../04-semaphore-room/door/php_set.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -46,20 +47,14 @@
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
-#include <sys/sem.h>
 #include <sys/shm.h>
 #include <unistd.h>
-
-enum lock_kind { LOCK_NONE, LOCK_SYSV_SEM, LOCK_POSIX_SEM, LOCK_MUTEX, LOCK_ATOMIC };
-static const char *const lock_names[] = {
-    "none", "sysv-sem", "posix-sem", "mutex", "atomic", NULL
-};
 
 enum shm_kind { SHM_SYSV, SHM_POSIX };
 static const char *const shm_names[] = { "sysv", "posix", NULL };
 
 static long procs = 2, iters = 10000, window = 0;
-static int lock = LOCK_NONE, shm = SHM_SYSV;
+static int lock_kind = LOCK_NONE, shm = SHM_SYSV;
 static bool pin = false, crash = false;
 static const char *key_path;
 static key_t key = IPC_PRIVATE;
@@ -70,17 +65,14 @@ static key_t key = IPC_PRIVATE;
 #define MAX_INCREMENTS_SYSV 10000000L
 #define MAX_YIELDS 1000000L
 
-/* How long a worker waits for the System V semaphore before it concludes
- * that nobody will give it back (a dead holder without SEM_UNDO). */
-#define SYSV_WAIT_LIMIT_S 10
-#define GAVE_UP_STATUS 3
+/* How long --key waits for a PHP peer that is setting up its sem_get set. */
+#define PHP_SETUP_WAIT_MS 10000
 
 /* Everything the workers share lives in one segment. */
 struct shared {
     volatile long counter;       /* volatile: one load and one store per pass */
     atomic_long atomic_counter;  /* --lock atomic counts here instead */
-    sem_t posix_sem;             /* --lock posix-sem: unnamed, process-shared */
-    pthread_mutex_t mutex;       /* --lock mutex: PTHREAD_PROCESS_SHARED */
+    struct lock_shared lock;     /* --lock posix-sem and mutex keep theirs here */
     long crashed_after;          /* --crash: increments worker 0 made first */
     uint64_t began[64], ended[64];   /* each worker's loop, on the monotonic clock */
 };
@@ -88,14 +80,7 @@ struct shared {
 _Static_assert(sizeof(struct shared) <= 4096, "a PHP peer makes a segment of 4096 bytes");
 
 static struct shared *shared;
-static int sysv_semid = -1;      /* --lock sysv-sem */
-
-/* semctl's fourth argument: the caller must declare it (SUSv4, XSI). */
-union semun {
-    int val;
-    struct semid_ds *buf;
-    unsigned short *array;
-};
+static struct lock lock;         /* locks/lock.c: what guards the increment */
 
 /* --key: the segment is there already (a PHP peer's shmop_open).  Ours to
  * use, not to remove.  Returns its id, or -1 with errno set. */
@@ -162,96 +147,23 @@ static struct shared *map_shared(void)
 }
 /* end region: map */
 
-/* region: locks */
-static void init_lock(void)
+/* region: php_lock */
+/* --key with --lock sysv-sem: the lock is PHP's.  sem_get($key, 1) makes a
+ * set of 3 under the key; semaphore 0 is the lock.  Join it as sem_get()
+ * does (count us in semaphore 1 under the setup lock, semaphore 2), or the
+ * next sem_get() that thinks it is alone sets the lock back to free. */
+static void join_php_lock(void)
 {
-    if (lock == LOCK_SYSV_SEM) {
-        sigset_t saved;
-        cleanup_block_signals(&saved);      /* create + register: one step */
-        sysv_semid = semget(IPC_PRIVATE, 1, IPC_CREAT | IPC_EXCL | 0600);
-        if (sysv_semid >= 0)
-            cleanup_check(cleanup_add_sysv_sem(sysv_semid), "semaphore");
-        cleanup_unblock_signals(&saved);
-        if (sysv_semid < 0)
-            die("semget");
-        if (semctl(sysv_semid, 0, SETVAL, (union semun){ .val = 1 }) != 0)
-            die("semctl SETVAL");
-    } else if (lock == LOCK_POSIX_SEM) {
-        if (sem_init(&shared->posix_sem, 1, 1) != 0)   /* 1: shared by processes */
-            die("sem_init");
-    } else if (lock == LOCK_MUTEX) {
-        pthread_mutexattr_t attr;
-        int err = pthread_mutexattr_init(&attr);
-        if (err == 0)
-            err = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-        if (err == 0)
-            err = pthread_mutex_init(&shared->mutex, &attr);
-        if (err != 0)
-            die_errnum(err, "pthread_mutex_init");
-        pthread_mutexattr_destroy(&attr);
-    }
+    bool made;
+    int users, free_places;
+    int semid = php_set_join(key, 0600, 1, PHP_SETUP_WAIT_MS, &made, &users, &free_places);
+
+    lock_init_sysv_set(&lock, semid, PHP_SEM_DOOR);
+    printf("lock: semaphore 0 of the sem_get set of key 0x%08lx (id %d), %s; %d user%s\n",
+           (unsigned long)key, semid, made ? "made here: removed at exit" : "PHP's: it stays",
+           users, users == 1 ? "" : "s");
 }
-
-/* SEM_UNDO: if a worker dies holding the semaphore, the kernel gives it back.
- * The wait is bounded all the same: without the undo, a dead holder would
- * leave the others asleep forever (try it: remove SEM_UNDO, run --crash). */
-static void sysv_sem_add(int delta)
-{
-    struct sembuf op = { .sem_num = 0, .sem_op = (short)delta, .sem_flg = SEM_UNDO };
-    struct timespec limit = { SYSV_WAIT_LIMIT_S, 0 };
-
-    while (semtimedop(sysv_semid, &op, 1, &limit) != 0) {
-        if (errno == EAGAIN) {
-            printf("a worker waited %d s for the semaphore: its holder died "
-                   "and nobody gave it back\n", SYSV_WAIT_LIMIT_S);
-            exit(GAVE_UP_STATUS);
-        }
-        if (errno != EINTR)
-            die("semtimedop");
-    }
-}
-
-static void lock_acquire(void)
-{
-    int err = 0;
-
-    switch (lock) {
-    case LOCK_SYSV_SEM:
-        sysv_sem_add(-1);
-        break;
-    case LOCK_POSIX_SEM:
-        while (sem_wait(&shared->posix_sem) != 0)
-            if (errno != EINTR)
-                die("sem_wait");
-        break;
-    case LOCK_MUTEX:
-        err = pthread_mutex_lock(&shared->mutex);
-        break;
-    }
-    if (err != 0)
-        die_errnum(err, "pthread_mutex_lock");
-}
-
-static void lock_release(void)
-{
-    int err = 0;
-
-    switch (lock) {
-    case LOCK_SYSV_SEM:
-        sysv_sem_add(+1);
-        break;
-    case LOCK_POSIX_SEM:
-        if (sem_post(&shared->posix_sem) != 0)
-            die("sem_post");
-        break;
-    case LOCK_MUTEX:
-        err = pthread_mutex_unlock(&shared->mutex);
-        break;
-    }
-    if (err != 0)
-        die_errnum(err, "pthread_mutex_unlock");
-}
-/* end region: locks */
+/* end region: php_lock */
 
 /* region: worker */
 static int add_one_many_times(int index, void *arg)
@@ -262,7 +174,7 @@ static int add_one_many_times(int index, void *arg)
     race_window_init(&window_state, window);
     shared->began[index] = monotonic_ns();  /* the work only: no fork, no exit */
     for (long i = 0; i < iters; i++) {
-        if (lock == LOCK_ATOMIC) {
+        if (lock_kind == LOCK_ATOMIC) {
             /* No lock: the store succeeds only if nobody stored since our
              * load; otherwise v is refreshed and we try again. */
             long v = atomic_load(&shared->atomic_counter);
@@ -271,7 +183,7 @@ static int add_one_many_times(int index, void *arg)
                 ;
             continue;
         }
-        lock_acquire();                    /* LOCK_NONE: does nothing */
+        lock_acquire(&lock);               /* LOCK_NONE: does nothing */
         if (crash && index == 0 && i == iters / 2) {
             shared->crashed_after = i;     /* the increments it made */
             raise(SIGKILL);                /* dies holding the semaphore */
@@ -279,7 +191,7 @@ static int add_one_many_times(int index, void *arg)
         long v = shared->counter;          /* load */
         race_window_pass(&window_state);   /* maybe let another worker run */
         shared->counter = v + 1;           /* store */
-        lock_release();
+        lock_release(&lock);
     }
     shared->ended[index] = monotonic_ns();
     return 0;
@@ -289,7 +201,7 @@ static int add_one_many_times(int index, void *arg)
 static const struct cli_option options[] = {
     CLI_OPTION_LONG("procs", &procs, 1, 64, "N", "worker processes"),
     CLI_OPTION_LONG("iters", &iters, 1, 100000000, "N", "increments per worker"),
-    CLI_OPTION_CHOICE("lock", &lock, lock_names, "KIND", "what guards the increment"),
+    CLI_OPTION_CHOICE("lock", &lock_kind, lock_names, "KIND", "what guards the increment"),
     CLI_OPTION_CHOICE("shm", &shm, shm_names, "KIND", "shmget/shmat or shm_open/mmap"),
     CLI_OPTION_LONG("window", &window, 0, 1000000, "N",
                     "yield between load and store every N-th increment, 0: never"),
@@ -307,7 +219,8 @@ static const struct cli cli = {
     .operands_min = 0,
     .operands_max = 1,
     .details = "--key PATH: PROJ (1-255 or one character) follows the options; the\n"
-               "counter starts from what the segment holds (--lock none or sysv-sem).\n"
+               "counter starts from what the segment holds (--lock none, or sysv-sem:\n"
+               "semaphore 0 of PHP's sem_get set of the same key).\n"
                "Without a lock, --pin --window 100 loses updates in every run;\n"
                "with any lock, it never loses one.  --crash (--lock sysv-sem only):\n"
                "SEM_UNDO gives the dead worker's semaphore back and the others go on.",
@@ -346,18 +259,18 @@ int main(int argc, char **argv)
         usage_error("unexpected argument '%s'", argv[first]);
     if (key_path != NULL && argc - first != 1)
         usage_error("--key PATH needs PROJ after the options");
-    if (key_path != NULL && (shm != SHM_SYSV || (lock != LOCK_NONE && lock != LOCK_SYSV_SEM)))
+    if (key_path != NULL && (shm != SHM_SYSV || (lock_kind != LOCK_NONE && lock_kind != LOCK_SYSV_SEM)))
         usage_error("--key: --shm sysv, and --lock none or sysv-sem (a PHP peer has no other)");
     if (key_path != NULL &&
         (err = ipc_key_from_path(key_path, parse_proj_id_option("PROJ", argv[first]), &key)) != 0)
         die_errnum(err, "ftok %s", key_path);
-    if (crash && (lock != LOCK_SYSV_SEM || procs < 2))
+    if (crash && (lock_kind != LOCK_SYSV_SEM || procs < 2))
         usage_error("--crash needs --lock sysv-sem and at least 2 --procs");
-    if (procs * iters > (lock == LOCK_SYSV_SEM ? MAX_INCREMENTS_SYSV : MAX_INCREMENTS))
+    if (procs * iters > (lock_kind == LOCK_SYSV_SEM ? MAX_INCREMENTS_SYSV : MAX_INCREMENTS))
         usage_error("--procs x --iters is %ld increments; at most %ld with --lock %s",
                     procs * iters,
-                    lock == LOCK_SYSV_SEM ? MAX_INCREMENTS_SYSV : MAX_INCREMENTS,
-                    lock_names[lock]);
+                    lock_kind == LOCK_SYSV_SEM ? MAX_INCREMENTS_SYSV : MAX_INCREMENTS,
+                    lock_names[lock_kind]);
     if (window > 0 && procs * iters / window > MAX_YIELDS)
         usage_error("--procs x --iters / --window is %ld yields; at most %ld",
                     procs * iters / window, MAX_YIELDS);
@@ -368,21 +281,28 @@ int main(int argc, char **argv)
     shared->crashed_after = 0;         /* a joined segment holds an earlier run's */
     memset(shared->began, 0, sizeof shared->began);
     memset(shared->ended, 0, sizeof shared->ended);
-    init_lock();
+    if (key != IPC_PRIVATE && lock_kind == LOCK_SYSV_SEM)
+        join_php_lock();
+    else
+        lock_init(&lock, lock_kind, &shared->lock);
 
     printf("%ld processes x %ld increments, lock %s, %s shared memory, window %ld, ",
-           procs, iters, lock_names[lock], shm_names[shm], window);
+           procs, iters, lock_names[lock_kind], shm_names[shm], window);
     if (pin)
         printf("all on CPU %d\n", cpu);
     else
         printf("not pinned\n");
 
     failed = workers_run((int)procs, add_one_many_times, NULL, &elapsed);
-    counted = lock == LOCK_ATOMIC ? atomic_load(&shared->atomic_counter)
+    counted = lock_kind == LOCK_ATOMIC ? atomic_load(&shared->atomic_counter)
                                   : shared->counter - start;
+    expected = procs * iters;
     if (key != IPC_PRIVATE)
         printf("the counter in the segment went from %ld to %ld\n", start, shared->counter);
-    expected = procs * iters;
+    if (key != IPC_PRIVATE && counted > expected)   /* so lost below is negative */
+        printf("that is %ld more than our workers added: another process (a PHP peer?)\n"
+               "added to it at the same time; only the sum of every side's increments\n"
+               "says whether updates were lost\n", counted - expected);
     if (crash) {
         /* The dead worker's missing increments were never made, not lost. */
         expected -= iters - shared->crashed_after;

@@ -598,31 +598,6 @@ start_and_signal() {
 # the machine's; compared before and after, so others' queues do not matter).
 queue_count() { ipcs -q | grep -c '^0x' || true; }
 
-# term_during CALL READY PROGRAM ARG...: runs PROGRAM under strace with
-# every CALL held for 500 ms on its way out: the object exists, but the
-# program has not registered it yet.  Waits until the command READY
-# succeeds (the object is there), sends SIGTERM to the program, and checks
-# that it died of it.  The create + register must be one step for the
-# signals (cleanup_block_signals), or the object is left behind.
-term_during() {
-    local call=$1 ready=$2 path tracer pid rc=0 deadline=$((SECONDS + 10))
-    path=$(program "$3") || return 1
-    shift 3
-    # LeakSanitizer cannot run under ptrace: an ASan build would fail at exit.
-    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
-        strace -o /dev/null -e inject="$call":delay_exit=500000 "$path" "$@" > "$BATS_TEST_TMPDIR/slow.out" 2>&1 &
-    tracer=$!
-    until $ready; do
-        ((SECONDS < deadline)) || { kill -KILL $tracer; fail "$path: no object after 10 s"; }
-        sleep 0.01
-    done
-    pid=$(cat /proc/$tracer/task/$tracer/children)
-    kill -TERM $pid
-    wait $tracer || rc=$?
-    # strace ends the way the program did.
-    assert_equal "$rc" $((128 + 15))
-}
-
 @test "SIGTERM while msgget or mq_open returns (slowed by strace) leaves no queue" {
     command -v strace > /dev/null || skip "strace is not installed"
     [[ -d /dev/mqueue ]] && grep -qs ' /dev/mqueue mqueue ' /proc/mounts || skip "/dev/mqueue is not mounted"
@@ -631,11 +606,11 @@ term_during() {
     more_queues() { (( $(queue_count) > before )); }
     a_posix_queue() { compgen -G "/dev/mqueue/$IPCLAB_PREFIX-*" > /dev/null; }
     for prog in msg_types msg_full msg_toobig msg_children msg_recv; do
-        term_during msgget more_queues $ch/$prog
+        term_during_creation 143 msgget more_queues $ch/$prog
         (( $(queue_count) == before )) || fail "$prog left its queue: $(ipcs -q)"
     done
     for prog in mq_prio mq_poll; do
-        term_during mq_open a_posix_queue $ch/$prog
+        term_during_creation 143 mq_open a_posix_queue $ch/$prog
         ! a_posix_queue || fail "$prog left $(ls /dev/mqueue)"
     done
 }
@@ -643,7 +618,7 @@ term_during() {
 @test "SIGTERM while msg_recv makes its private key directory (slowed by strace) leaves nothing" {
     command -v strace > /dev/null || skip "strace is not installed"
     a_key_dir() { compgen -G "$TMPDIR/ipclab-key-*" > /dev/null; }
-    term_during mkdir a_key_dir $ch/msg_recv
+    term_during_creation 143 mkdir a_key_dir $ch/msg_recv
     ! a_key_dir || fail "left: $(ls -d "$TMPDIR"/ipclab-key-*)"
 }
 

@@ -120,7 +120,7 @@ wait_for_children() {
 
 # --- shm_counter --key: the counter in a segment a PHP peer can name ---
 
-@test "shm_counter --key: a segment made here is found under the key while it runs and removed at exit" {
+@test "shm_counter --key: a segment and a sem_get-style set made here are used under the key and removed at exit" {
     local key=$BATS_TEST_TMPDIR/keyfile
     touch "$key"
     run_program $counter --lock sysv-sem --procs 2 --iters 500 --key "$key" A
@@ -128,6 +128,8 @@ wait_for_children() {
     assert_line "the counter in the segment went from 0 to 1000"
     assert_equal "$(result_field counted)" 1000
     refute_line --partial "joined"
+    # The lock is a set laid out as PHP's sem_get() lays it out, made here.
+    assert_line --regexp '^lock: semaphore 0 of the sem_get set of key 0x[0-9a-f]+ \(id [0-9]+\), made here: removed at exit; 1 user$'
     # The leak guard (teardown) checks that the segment is gone.
 }
 

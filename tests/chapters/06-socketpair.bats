@@ -378,29 +378,6 @@ sent \"c$i-c\", got \"C$i-C\""
 
 # --- a signal while the socket file or its directory is being made -----------
 
-# term_during STATUS CALL READY PROGRAM ARG...: runs PROGRAM under strace
-# with every CALL held for 500 ms on its way out (the file exists, the
-# program has not registered it yet), waits until READY succeeds, sends
-# SIGTERM to the program and checks that it ended with STATUS (143: killed
-# by SIGTERM; uds_server turns SIGTERM into a clean stop, 0).
-term_during() {
-    local want=$1 call=$2 ready=$3 path tracer pid rc=0 deadline=$((SECONDS + 10))
-    path=$(program "$4") || return 1
-    shift 4
-    # LeakSanitizer cannot run under ptrace: an ASan build would fail at exit.
-    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
-        strace -o /dev/null -e inject="$call":delay_exit=500000 "$path" "$@" > "$BATS_TEST_TMPDIR/slow.out" 2>&1 &
-    tracer=$!
-    until $ready; do
-        ((SECONDS < deadline)) || { kill -KILL $tracer; fail "$path: nothing made after 10 s"; }
-        sleep 0.01
-    done
-    pid=$(cat /proc/$tracer/task/$tracer/children)
-    kill -TERM $pid
-    wait $tracer || rc=$?
-    assert_equal "$rc" "$want"            # strace ends the way the program did
-}
-
 @test "SIGTERM while bind or mkdir returns (slowed by strace) leaves no socket file or directory" {
     command -v strace > /dev/null || skip "strace is not installed"
     a_socket_file() { compgen -G "$TMPDIR/ipclab-uds-*/*.sock" > /dev/null; }
@@ -409,9 +386,9 @@ term_during() {
     for prog in uds_server pass_fd; do
         want=143
         [[ $prog != uds_server ]] || want=0
-        term_during $want bind a_socket_file $ch/$prog
+        term_during_creation $want bind a_socket_file $ch/$prog
         ! a_socket_dir || fail "$prog left $(ls -R "$TMPDIR")"
-        term_during $want mkdir a_socket_dir $ch/$prog
+        term_during_creation $want mkdir a_socket_dir $ch/$prog
         ! a_socket_dir || fail "$prog left $(ls -R "$TMPDIR")"
     done
 }

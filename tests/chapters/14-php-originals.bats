@@ -164,6 +164,75 @@ type: 3"
     [[ $stderr == "counter.php: no segment with key 0x"* ]] || fail "$stderr"
 }
 
+# counter_race LOCK: the pair of RACE.md, differing only by LOCK (sem or
+# none on the PHP side, sysv-sem or none on shm_counter's).  The counter
+# starts at 2 (two PHP children).  One PHP child then reads it at its first
+# of 500 increments (taking the lock first with sem) and holds the window
+# open until a file appears.  shm_counter --key adds 2 x 1000 meanwhile:
+# with the lock its workers must wait at PHP's semaphore, so the test waits
+# until both are asleep there; without, it runs to the end.  Then the file
+# appears and PHP stores what it read + 1.  Sets $c_out (shm_counter's
+# output) and $final (the counter), and removes the segment and the set.
+counter_race() {
+    local lock=$1 out=$BATS_TEST_TMPDIR/php.out hold=$BATS_TEST_TMPDIR/hold id deadline rc=0
+    c_out=$BATS_TEST_TMPDIR/counter.out
+    run_php counter.php "$keyfile" A add 2
+    assert_output "2 children added 1 each: final result 2"
+    php_background counter.php "$keyfile" A add 1 --iters 500 --lock "$lock" --hold-until "$hold"
+    wait_for_in "$out" "child 0 read 2, "
+    if [[ $lock == sem ]]; then
+        "$(program 05-shm-counter-race/shm_counter)" --lock sysv-sem --procs 2 --iters 1000 \
+            --key "$keyfile" A > "$c_out" 2>&1 &
+        local c_pid=$!
+        wait_for_in "$c_out" "lock: semaphore 0 of the sem_get set of key "
+        id=$(sed -n 's/^lock: semaphore 0 .* (id \([0-9]*\)), .*/\1/p' "$c_out")
+        deadline=$((SECONDS + 10))
+        until [[ $(sem_waiters "$id") == 2 ]]; do
+            ((SECONDS < deadline)) || { kill $c_pid; fail "waiting at PHP's lock: $(sem_waiters "$id"): $(cat "$c_out")"; }
+            sleep 0.01
+        done
+        touch "$hold"
+        wait $c_pid || rc=$?
+    else
+        run_program 05-shm-counter-race/shm_counter --lock none --procs 2 --iters 1000 --key "$keyfile" A
+        printf '%s\n' "$output" > "$c_out"
+        rc=$status
+        touch "$hold"
+    fi
+    assert_equal "$rc" 0
+    rc=0
+    wait "$php_pid" || rc=$?
+    assert_equal "$rc" 0
+    run_php counter.php "$keyfile" A show
+    final=${output#counter: }
+    run_php counter.php "$keyfile" A remove
+    assert_success
+}
+
+@test "counter: at the same time, PHP's sem_get lock and shm_counter --key --lock sysv-sem are one lock: 2 + 500 + 2000, none lost" {
+    counter_race sem
+    grep -qx "child 0 read 2, holding the lock, and waits for $BATS_TEST_TMPDIR/hold" "$BATS_TEST_TMPDIR/php.out" ||
+        fail "$(cat "$BATS_TEST_TMPDIR/php.out")"
+    grep -qx "1 child added 1 500 times each: final result 2502" "$BATS_TEST_TMPDIR/php.out" ||
+        fail "$(cat "$BATS_TEST_TMPDIR/php.out")"
+    grep -q "^lock: semaphore 0 of the sem_get set of key 0x[0-9a-f]* (id [0-9]*), PHP's: it stays; 2 users$" "$c_out" ||
+        fail "$(cat "$c_out")"
+    # PHP stored 3 while shm_counter ran (its workers waited for that), so
+    # the counter grew by more than shm_counter's own 2000, and it says so.
+    grep -q "^that is [1-9][0-9]* more than our workers added: another process (a PHP peer?)$" "$c_out" ||
+        fail "$(cat "$c_out")"
+    assert_equal "$final" 2502
+}
+
+@test "counter: the same without a lock on either side: PHP stores its stale read over shm_counter's 2000" {
+    counter_race none
+    grep -qx "child 0 read 2, with no lock, and waits for $BATS_TEST_TMPDIR/hold" "$BATS_TEST_TMPDIR/php.out" ||
+        fail "$(cat "$BATS_TEST_TMPDIR/php.out")"
+    grep -qx "the counter in the segment went from 2 to 2002" "$c_out" || fail "$(cat "$c_out")"
+    # PHP's first store wrote 2 + 1 over 2002; its 499 others followed: 2000 lost.
+    assert_equal "$final" 502
+}
+
 @test "fifo: PHP fwrite()s lines into fifo_lines' FIFO, the last without a newline" {
     local out=$BATS_TEST_TMPDIR/out fifo
     start_background 02-fifo/fifo_lines --timeout-ms 10000

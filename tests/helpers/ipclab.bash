@@ -122,6 +122,32 @@ finish_background() {
     mapfile -t lines <<<"$output"
 }
 
+# term_during_creation STATUS CALL READY PROGRAM ARG...: runs PROGRAM
+# under strace with every CALL held for 500 ms on its way out (the object,
+# file or directory exists, but the program has not registered it for
+# removal yet), waits until the command READY succeeds (it is there), sends
+# SIGTERM to the program and checks that it ended with STATUS (143: killed
+# by SIGTERM; a program that turns SIGTERM into a clean stop, 0).  The
+# create + register must be one step for the signals
+# (cleanup_block_signals), or the caller's own check finds it left behind.
+term_during_creation() {
+    local want=$1 call=$2 ready=$3 path tracer pid rc=0 deadline=$((SECONDS + 10))
+    path=$(program "$4") || return 1
+    shift 4
+    # LeakSanitizer cannot run under ptrace: an ASan build would fail at exit.
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+        strace -o /dev/null -e inject="$call":delay_exit=500000 "$path" "$@" > "$BATS_TEST_TMPDIR/slow.out" 2>&1 &
+    tracer=$!
+    until $ready; do
+        ((SECONDS < deadline)) || { kill -KILL $tracer; fail "$path: nothing made after 10 s"; }
+        sleep 0.01
+    done
+    pid=$(cat /proc/$tracer/task/$tracer/children)
+    kill -TERM $pid
+    wait $tracer || rc=$?
+    assert_equal "$rc" "$want"            # strace ends the way the program did
+}
+
 # --- the leak guard -------------------------------------------------------
 
 # ipclab_isolated: true when this test runs in a private IPC namespace that

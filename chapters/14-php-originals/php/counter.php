@@ -4,24 +4,58 @@
 // N children each add 1 under a semaphore, "final result N".  The counter
 // is the first 8 bytes of a System V segment (shmop, raw bytes, so a C
 // program reads it as a long): ipclab's shm_counter --key PATH PROJ adds
-// to the very same counter.
+// to the very same counter, and with --lock sysv-sem it takes the very
+// same semaphore (semaphore 0 of the set sem_get() makes under the key),
+// so both can count at once and lose nothing.
 //
-// Run:  counter.php PATH PROJ add [N]      make the segment (0600) if needed, N children add 1
+// Run:  counter.php PATH PROJ add [N] [OPTION]...   make the segment (0600) if needed, N children add
 //       shm_counter --lock sysv-sem --key PATH PROJ
 //       counter.php PATH PROJ show
 //       counter.php PATH PROJ remove       shmop_delete and sem_remove
+// Options of add:
+//       --iters M         each child adds 1 M times (default 1)
+//       --lock none       no sem_acquire: the race (default: sem)
+//       --hold-until FILE the window, widened: at its first increment each
+//                         child reads the counter, says "child K read V",
+//                         and writes V + 1 only once FILE exists (10 s at most)
 // You should see:
 //       2 children added 1 each: final result 2
 // Exit status: 0; 1 no segment (show, remove) or a child failed.
 
-if ($argc < 4 || $argc > 5 || !in_array($argv[3], ['add', 'show', 'remove'], true)) {
-    fwrite(STDERR, "usage: counter.php PATH PROJ add [N] | show | remove\n");
+function usage(): never
+{
+    fwrite(STDERR, "usage: counter.php PATH PROJ add [N] [--iters M] [--lock sem|none] "
+        . "[--hold-until FILE] | show | remove\n");
     exit(2);
 }
+
+if ($argc < 4 || !in_array($argv[3], ['add', 'show', 'remove'], true)) {
+    usage();
+}
 [, $path, $proj, $what] = $argv;
-$children = (int)($argv[4] ?? 2);
-if ($children < 1 || $children > 16) {
-    fwrite(STDERR, "counter.php: N must be from 1 to 16\n");
+$children = 2;
+$iters = 1;
+$locked = true;
+$hold = null;
+$rest = array_slice($argv, 4);
+if ($what !== 'add' && $rest !== []) {
+    usage();
+}
+if ($rest !== [] && ctype_digit($rest[0])) {
+    $children = (int)array_shift($rest);
+}
+while ($rest !== []) {
+    $option = array_shift($rest);
+    $value = array_shift($rest) ?? usage();
+    match ($option) {
+        '--iters' => $iters = ctype_digit($value) ? (int)$value : -1,
+        '--lock' => $locked = match ($value) { 'sem' => true, 'none' => false, default => usage() },
+        '--hold-until' => $hold = $value,
+        default => usage(),
+    };
+}
+if ($children < 1 || $children > 16 || $iters < 1 || $iters > 100000) {
+    fwrite(STDERR, "counter.php: N must be from 1 to 16, M from 1 to 100000\n");
     exit(2);
 }
 $key = @ftok($path, $proj);
@@ -47,16 +81,40 @@ if ($what === 'remove') {
     exit(shmop_delete($shm) && sem_remove($sem) ? 0 : 1);
 }
 
+// The window, as wide as the caller wants: wait (bounded) for a file.
+$wait_for_hold = function (int $child, int $v) use ($hold, $locked): void {
+    printf("child %d read %d, %s, and waits for %s\n", $child, $v,
+        $locked ? "holding the lock" : "with no lock", $hold);
+    $deadline = microtime(true) + 10;
+    while (!file_exists($hold)) {
+        if (microtime(true) > $deadline) {
+            fwrite(STDERR, "counter.php: no $hold after 10 s\n");
+            exit(1);
+        }
+        usleep(1000);
+    }
+};
+
 $pids = [];
 for ($i = 0; $i < $children; $i++) {
     $pid = pcntl_fork();
     if ($pid === -1) {
         exit(1);
     }
-    if ($pid === 0) {                       // the child: one increment, locked
-        sem_acquire($sem);
-        shmop_write($shm, pack("q", $read() + 1), 0);
-        sem_release($sem);
+    if ($pid === 0) {                       // the child: M increments, locked or not
+        for ($n = 0; $n < $iters; $n++) {
+            if ($locked) {
+                sem_acquire($sem);
+            }
+            $v = $read();
+            if ($hold !== null && $n === 0) {
+                $wait_for_hold($i, $v);
+            }
+            shmop_write($shm, pack("q", $v + 1), 0);
+            if ($locked) {
+                sem_release($sem);
+            }
+        }
         exit(0);
     }
     $pids[] = $pid;
@@ -66,5 +124,6 @@ foreach ($pids as $pid) {
     pcntl_waitpid($pid, $status);
     $failed += pcntl_wifexited($status) && pcntl_wexitstatus($status) === 0 ? 0 : 1;
 }
-printf("%d children added 1 each: final result %d\n", $children, $read());
+printf("%d %s added 1 %s: final result %d\n", $children, $children === 1 ? "child" : "children",
+    $iters === 1 ? "each" : "$iters times each", $read());
 exit($failed === 0 ? 0 : 1);
