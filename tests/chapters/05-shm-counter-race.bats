@@ -173,7 +173,11 @@ wait_for_children() {
 
 cost=05-shm-counter-race/lock_cost
 
-@test "lock_cost: every lock alone and contended, medians of the rounds, nothing lost under a lock" {
+# Whether a lock works is proven by the race checks (shm_counter's certain
+# window); lock_cost runs without a window, so a broken lock may lose
+# nothing here.  This test checks what lock_cost reports, and that its
+# counting under a lock adds up.
+@test "lock_cost: every lock alone and contended, medians of the rounds, counts that add up under a lock" {
     run_program $cost --iters 5000 --sysv-iters 500 --rounds 3
     assert_success
     local lock n=0
@@ -186,10 +190,8 @@ cost=05-shm-counter-race/lock_cost
         fi
     done
     assert_equal "${#lines[@]}" 10
-    # A System V semaphore enters the kernel twice an increment: it costs
-    # more than the mutex, whatever the machine (hundreds of times, alone).
-    awk -F'[ =]' '$4 == 1 { ns[$2] = $6 } END { exit !(ns["sysv-sem"] > 5 * ns["mutex"]) }' <<<"$output" ||
-        fail "sysv-sem is not dearer than the mutex: $output"
+    # How much dearer one lock is than another is a figure of the book's
+    # run (Figure 5.3), never a timed assertion here.
 }
 
 @test "lock_cost: one lock, more workers; too much work and bad arguments are refused" {
