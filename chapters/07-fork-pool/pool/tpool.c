@@ -197,6 +197,8 @@ int tpool_get(struct tpool *p, int timeout_ms, struct pool_result *result)
 }
 /* end region: get */
 
+/* The shared loop (pool_collect.h) calls a get through a void pointer:
+ * this adapter, like pool.c's, gives it this pool's own. */
 static int get_one(void *p, int timeout_ms, struct pool_result *result)
 {
     return tpool_get(p, timeout_ms, result);
