@@ -18,8 +18,9 @@ $(BUILD)/$(POOL07_DIR)/pool_bench.o: ALL_CFLAGS += -I$(POOL07_DIR)/bench
 POOLTEST07_OBJ := $(BUILD)/tests/unit/pool_test_jobs.o
 $(BUILD)/tests/unit/test_pool: $(POOLTEST07_OBJ) $(POOL07_OBJ)
 $(BUILD)/tests/unit/test_pool_life: $(POOLTEST07_OBJ) $(POOL07_OBJ)
-$(BUILD)/tests/unit/test_pool_batch: $(TPOOL07_OBJ) $(POOL07_OBJ)
-$(BUILD)/tests/unit/test_tpool: $(BUILD)/tests/unit/tpool_test_jobs.o $(TPOOL07_OBJ) $(POOL07_OBJ)
+$(BUILD)/tests/unit/test_pool_batch: $(POOLTEST07_OBJ) $(TPOOL07_OBJ) $(POOL07_OBJ)
+$(BUILD)/tests/unit/test_tpool: $(BUILD)/tests/unit/tpool_test_jobs.o $(POOLTEST07_OBJ) $(TPOOL07_OBJ) \
+    $(POOL07_OBJ)
 $(BUILD)/tests/unit/test_pool.o $(BUILD)/tests/unit/test_pool_life.o $(POOLTEST07_OBJ) \
 $(BUILD)/tests/unit/test_pool_batch.o $(BUILD)/tests/unit/test_tpool.o \
 $(BUILD)/tests/unit/tpool_test_jobs.o: \

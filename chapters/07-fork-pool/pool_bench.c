@@ -7,9 +7,10 @@
  * a condition variable in memory they share.  Measured in the same run
  * (bench/refs.c): xargs -P adds an exec per job; Python's
  * multiprocessing.Pool sends one job or a chunk per message; the floor is
- * one write and one read of a batch over a socketpair, in one process; a
- * bare mutex + condition variable hand-off is the least a thread pool can
- * do.  Pools are started and warmed up before the clock starts.
+ * what the pool's parent cannot avoid at the same batch and depth (one
+ * send() and one recv() per window of jobs a worker holds, frames as the
+ * pool's), timed alone; a bare mutex + condition variable hand-off is the
+ * least a thread pool can do.  Pools are started and warmed up before the clock starts.
  *
  * Run:  pool_bench                                  # what `make bench` runs
  *       pool_bench --workers 2 --rounds 1 --jobs 200 --many 5000   # quick
@@ -256,18 +257,31 @@ static const struct cli cli = {
                "a prefork pool and a thread pool (one job at a time, and in batches),\n"
                "a bare mutex + condition variable hand-off, xargs -P running true(1),\n"
                "Python's multiprocessing.Pool (when python3 is installed), and the\n"
-               "floor of a socketpair.",
+               "floor: the prefork parent's unavoidable send() and recv() alone.",
     .options = options,
     .details = "All are measured in turn within each round, so a change in the\n"
                "machine's load affects all of them alike.",
 };
+
+/* The jobs a prefork worker holds at batch b, as pool_create() makes it
+ * from the options run_procs() passes: the floor's window. */
+static int depth_of(int b)
+{
+    if (prefetch > 0 && prefetch >= b)
+        return (int)prefetch;
+    return 8 * b < POOL_PREFETCH_MAX ? 8 * b : POOL_PREFETCH_MAX;
+}
 
 /* Jobs one measurement of method m runs. */
 static long jobs_of(int m)
 {
     if (m == FORK || m == XARGS)
         return slow_jobs;
-    return m == FLOORB ? many_jobs / batch * batch : many_jobs;
+    if (m == FLOOR1 || m == FLOORB) {
+        int d = depth_of(m == FLOOR1 ? 1 : (int)batch);
+        return many_jobs / d * d;
+    }
+    return many_jobs;
 }
 
 static uint64_t measure(int m)
@@ -284,8 +298,8 @@ static uint64_t measure(int m)
     case XARGS:   return ref_xargs(slow_jobs, (int)workers);
     case PY1:     return ref_python(many_jobs, (int)workers, 1);
     case PYB:     return ref_python(many_jobs, (int)workers, b);
-    case FLOOR1:  return ref_socketpair_floor(many_jobs, 1);
-    default:      return ref_socketpair_floor(many_jobs / b, b);
+    case FLOOR1:  return ref_socketpair_floor(many_jobs / depth_of(1), 1, depth_of(1));
+    default:      return ref_socketpair_floor(many_jobs / depth_of(b), b, depth_of(b));
     }
 }
 
@@ -337,10 +351,16 @@ int main(int argc, char **argv)
         }
         qsort(rate[m], (size_t)rounds, sizeof rate[m][0], by_value);
         median[m] = rate[m][rounds / 2];
-        printf("  %-19s %7ld jobs a round %9.0f jobs/s %7.2f us/job  (%.0f-%.0f)\n",
+        printf("  %-19s %7ld jobs a round %9.0f jobs/s %7.3f us/job  (%.0f-%.0f)\n",
                method_names[m], jobs_of(m), median[m], 1e6 / median[m], rate[m][0],
                rate[m][rounds - 1]);
     }
+    printf("floor, batch N: for each window of the jobs a worker holds (%d at batch 1,\n"
+           "%d at batch %ld), the parent's two system calls alone: one send() of the\n"
+           "window's job frames (N jobs a frame) and one recv() of their result frames,\n"
+           "timed around those two calls only.  Every job of a pool that deep passes\n"
+           "through such calls in its one parent, so no pool can cost less per job.\n",
+           depth_of(1), depth_of((int)batch), batch);
     /* region: usage */
     printf("where the time goes, per job (CPU time of the program, its threads and its\n"
            "workers; sleeps: waits for something to read or a lock; preempted: switched out):\n");

@@ -289,6 +289,10 @@ job_ids() {
                 'threads, batch 8' mutex+condvar 'xargs -P (exec)' 'floor, batch 1' 'floor, batch 8'; do
         assert_line --regexp "^  ${what//[()+]/.} +[0-9]+ jobs a round +[0-9]+ jobs/s +[0-9.]+ us/job"
     done
+    # The floor says what it is: the parent's two calls per window of the
+    # jobs a worker holds (8 batches of N, at most 64).
+    assert_line 'floor, batch N: for each window of the jobs a worker holds (8 at batch 1,'
+    assert_line --regexp "^64 at batch 8\), the parent's two system calls alone: one send\(\) of the$"
     # Python is measured when python3 runs, and said to be skipped otherwise.
     if command -v python3 >/dev/null; then
         assert_line --regexp '^  python chunksize 1 +200 jobs a round +[0-9]+ jobs/s'

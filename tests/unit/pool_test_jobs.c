@@ -21,9 +21,9 @@
 
 /* --- what every test checks at the end ------------------------------- */
 
-int count_fds(void)
+int count_entries(const char *dir_path)
 {
-    DIR *dir = opendir("/proc/self/fd");
+    DIR *dir = opendir(dir_path);
     int n = 0;
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
@@ -32,6 +32,8 @@ int count_fds(void)
     closedir(dir);
     return n;
 }
+
+int count_fds(void) { return count_entries("/proc/self/fd"); }
 
 /* No child at all, living or zombie: waitpid has nothing to wait for. */
 bool no_children(void)

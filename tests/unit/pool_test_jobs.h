@@ -1,5 +1,6 @@
 /* pool_test_jobs.h - what the process pool's unit tests share
- * (test_pool.c, test_pool_life.c): checks every test makes at the end,
+ * (test_pool.c, test_pool_life.c, test_pool_batch.c; test_tpool.c uses
+ * its checks and jobs): checks every test makes at the end,
  * shorthands, and the jobs, well-behaved and not.  pool_test_jobs.c
  * holds them. */
 #ifndef IPCLAB_POOL_TEST_JOBS_H
@@ -28,7 +29,9 @@
 #define FORK_JOBS 10000
 #endif
 
-/* Checks: descriptors open now; no child at all, living or zombie. */
+/* Checks: entries of a directory; descriptors open now (/proc/self/fd);
+ * no child at all, living or zombie. */
+int count_entries(const char *dir_path);
 int count_fds(void);
 bool no_children(void);
 /* Shorthands that fail the test on an error (get waits LONG_WAIT_MS). */

@@ -11,23 +11,17 @@
  */
 #include "unit.h"
 
-#include "pool.h"
+#include "pool_test_jobs.h"
 #include "tpool.h"
 
 #include "io.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-
-#define LONG_WAIT_MS 10000
 
 /* What a job gets: the pipe it tells through, a letter, a gate (or -1). */
 struct arg {
@@ -37,11 +31,14 @@ struct arg {
 
 static int runs[2];              /* jobs write their letter here as they start */
 
-static void tell(const struct arg *a)
+/* Writes the letter and a digit of the pid to the job's pipe. */
+static void tell(const void *arg)
 {
-    char line[2] = { a->letter, (char)('0' + getpid() % 10) };
+    struct arg a;
 
-    write_full(a->tell_fd, line, 2);     /* 2 bytes < PIPE_BUF: atomic */
+    memcpy(&a, arg, sizeof a);           /* arg need not be aligned */
+    char line[2] = { a.letter, (char)('0' + getpid() % 10) };
+    write_full(a.tell_fd, line, 2);      /* 2 bytes < PIPE_BUF: atomic */
 }
 
 /* Tells, then waits for its gate (if any), then returns its letter. */
@@ -59,31 +56,20 @@ static size_t letter_job(const void *arg, size_t len, void *out, size_t cap)
     return 1;
 }
 
-static size_t crash_job(const void *arg, size_t len, void *out, size_t cap)
+/* Tells, then crashes (crash_job) or sleeps a minute (sleep_job). */
+static size_t letter_crash_job(const void *arg, size_t len, void *out, size_t cap)
 {
-    struct rlimit no_core = { 0, 0 };
-    struct arg a;
-
-    (void)len, (void)out, (void)cap;
-    memcpy(&a, arg, sizeof a);
-    tell(&a);
-    setrlimit(RLIMIT_CORE, &no_core);
-    signal(SIGSEGV, SIG_DFL);        /* not a sanitizer's report: the signal */
-    raise(SIGSEGV);
-    return 0;
+    tell(arg);
+    return crash_job(arg, len, out, cap);
 }
 
-static size_t sleep_job(const void *arg, size_t len, void *out, size_t cap)
+static size_t letter_sleep_job(const void *arg, size_t len, void *out, size_t cap)
 {
-    struct timespec minute = { 60, 0 };
-    struct arg a;
+    int minute = 60000;
 
     (void)len, (void)out, (void)cap;
-    memcpy(&a, arg, sizeof a);
-    tell(&a);
-    while (nanosleep(&minute, &minute) != 0 && errno == EINTR)
-        ;
-    return 0;
+    tell(arg);
+    return sleep_job(&minute, sizeof minute, NULL, 0);
 }
 
 static struct pool *make(int workers, int batch, int time_limit_ms)
@@ -96,32 +82,20 @@ static struct pool *make(int workers, int batch, int time_limit_ms)
     return p;
 }
 
-static uint64_t submit(struct pool *p, pool_job_fn fn, char letter, int gate_fd)
+static uint64_t submit_letter(struct pool *p, pool_job_fn fn, char letter, int gate_fd)
 {
     struct arg a = { .tell_fd = runs[1], .gate_fd = gate_fd, .letter = letter };
-    uint64_t id = 0;
 
-    CU_ASSERT_EQUAL_FATAL(pool_submit(p, fn, &a, sizeof a, &id), 0);
-    return id;
-}
-
-static struct pool_result get(struct pool *p)
-{
-    struct pool_result r;
-
-    memset(&r, 0, sizeof r);
-    CU_ASSERT_EQUAL_FATAL(pool_get(p, LONG_WAIT_MS, &r), 0);
-    return r;
+    return submit(p, fn, &a, sizeof a);
 }
 
 /* Reads one "letter, pid digit" pair from `runs`, waiting at most ms;
  * returns the letter, 0 if none came. */
 static char next_run(int ms)
 {
-    struct pollfd pfd = { .fd = runs[0], .events = POLLIN };
     char line[2];
 
-    if (poll(&pfd, 1, ms) != 1 || read_full(runs[0], line, 2) != 2)
+    if (!readable_within(runs[0], ms) || read_full(runs[0], line, 2) != 2)
         return 0;
     return line[0];
 }
@@ -136,7 +110,7 @@ static void teardown(void)
     CU_ASSERT_EQUAL(next_run(0), 0);     /* nothing ran that the test did not see */
     close(runs[0]);
     close(runs[1]);
-    CU_ASSERT_TRUE(waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD);
+    CU_ASSERT_TRUE(no_children());
 }
 
 /* The results of a batch come back together: the first job of [a, b]
@@ -151,9 +125,9 @@ static void test_results_in_one_frame(void)
     CU_ASSERT_EQUAL_FATAL(pipe(g), 0);
     CU_ASSERT_EQUAL_FATAL(pipe(b_gate), 0);
     p = make(1, 4, 0);
-    submit(p, letter_job, 'G', g[0]);
-    uint64_t a = submit(p, letter_job, 'a', -1);
-    uint64_t b = submit(p, letter_job, 'b', b_gate[0]);
+    submit_letter(p, letter_job, 'G', g[0]);
+    uint64_t a = submit_letter(p, letter_job, 'a', -1);
+    uint64_t b = submit_letter(p, letter_job, 'b', b_gate[0]);
     CU_ASSERT_EQUAL(pool_counts(p).pending, 2);          /* the worker is busy */
     CU_ASSERT_EQUAL(pool_get(p, 0, &r), ETIMEDOUT);      /* the loop sends [a, b] */
     CU_ASSERT_EQUAL(pool_counts(p).pending, 0);
@@ -197,11 +171,11 @@ static void fault_mid_batch(bool crash)
     setup();
     CU_ASSERT_EQUAL_FATAL(pipe(g), 0);
     p = make(1, 4, crash ? 0 : 1000);
-    submit(p, letter_job, 'G', g[0]);
-    uint64_t a = submit(p, letter_job, 'a', -1);
-    uint64_t b = submit(p, crash ? crash_job : sleep_job, 'b', -1);
-    uint64_t c = submit(p, letter_job, 'c', -1);
-    uint64_t d = submit(p, letter_job, 'd', -1);
+    submit_letter(p, letter_job, 'G', g[0]);
+    uint64_t a = submit_letter(p, letter_job, 'a', -1);
+    uint64_t b = submit_letter(p, crash ? letter_crash_job : letter_sleep_job, 'b', -1);
+    uint64_t c = submit_letter(p, letter_job, 'c', -1);
+    uint64_t d = submit_letter(p, letter_job, 'd', -1);
     CU_ASSERT_EQUAL(pool_get(p, 0, &r), ETIMEDOUT);      /* sends [a, b, c, d] */
     CU_ASSERT_EQUAL(pool_counts(p).running, 5);
     CU_ASSERT_EQUAL(next_run(LONG_WAIT_MS), 'G');
@@ -258,10 +232,10 @@ static void test_kill_in_batch(void)
     CU_ASSERT_EQUAL_FATAL(pipe(g), 0);
     CU_ASSERT_EQUAL_FATAL(pipe(ga), 0);
     p = make(1, 4, 0);
-    submit(p, letter_job, 'G', g[0]);
-    uint64_t a = submit(p, letter_job, 'a', ga[0]);
-    uint64_t b = submit(p, letter_job, 'b', -1);
-    uint64_t c = submit(p, letter_job, 'c', -1);
+    submit_letter(p, letter_job, 'G', g[0]);
+    uint64_t a = submit_letter(p, letter_job, 'a', ga[0]);
+    uint64_t b = submit_letter(p, letter_job, 'b', -1);
+    uint64_t c = submit_letter(p, letter_job, 'c', -1);
     CU_ASSERT_EQUAL(pool_get(p, 0, &r), ETIMEDOUT);      /* sends [a, b, c] */
     CU_ASSERT_EQUAL(next_run(LONG_WAIT_MS), 'G');
     write_full(g[1], "g", 1);
@@ -310,11 +284,11 @@ static void test_short_queue_spread(void)
     CU_ASSERT_EQUAL_FATAL(pipe(g1), 0);
     CU_ASSERT_EQUAL_FATAL(pipe(g2), 0);
     p = make(2, 8, 0);
-    submit(p, letter_job, 'G', g1[0]);
-    submit(p, letter_job, 'H', g2[0]);
+    submit_letter(p, letter_job, 'G', g1[0]);
+    submit_letter(p, letter_job, 'H', g2[0]);
     CU_ASSERT_EQUAL(pool_counts(p).workers, 2);
-    submit(p, letter_job, 'x', -1);
-    submit(p, letter_job, 'x', -1);
+    submit_letter(p, letter_job, 'x', -1);
+    submit_letter(p, letter_job, 'x', -1);
     CU_ASSERT_EQUAL(pool_get(p, 0, &r), ETIMEDOUT);      /* hands both over */
     CU_ASSERT_EQUAL(pool_counts(p).pending, 0);
     CU_ASSERT_TRUE(next_run(LONG_WAIT_MS) != 0 && next_run(LONG_WAIT_MS) != 0);  /* G, H */

@@ -5,6 +5,7 @@
 #include "unit.h"
 
 #include "tpool.h"
+#include "pool_test_jobs.h"
 #include "tpool_test_jobs.h"
 
 #include "io.h"
@@ -22,7 +23,7 @@
 static void test_10000_jobs(void)
 {
     int fds = count_fds(), threads = count_threads();
-    struct tpool *p = make_pool(4, 0);
+    struct tpool *p = make_tpool(4, 0);
     struct pool_counts c;
     struct pool_result r;
 
@@ -46,13 +47,13 @@ static void test_any_order(void)
 
     for (int i = 0; i < 4; i++)
         CU_ASSERT_EQUAL_FATAL(pipe(gates[i]), 0);
-    p = make_pool(4, 0);
+    p = make_tpool(4, 0);
     for (int i = 0; i < 4; i++)
-        ids[i] = submit(p, gate_job, gates[i], sizeof gates[i]);
+        ids[i] = tsubmit(p, gate_job, gates[i], sizeof gates[i]);
     for (int k = 0; k < 4; k++) {
         struct pool_result r;
         open_gate(gates[order[k]]);
-        r = get(p);
+        r = tget(p);
         CU_ASSERT_EQUAL(r.id, ids[order[k]]);
         CU_ASSERT_EQUAL(r.outcome, POOL_DONE);
         CU_ASSERT_TRUE(r.len == 6 && memcmp(r.output, "opened", 6) == 0);
@@ -67,7 +68,7 @@ static void test_any_order(void)
 
 static void test_get_timeout_and_counts(void)
 {
-    struct tpool *p = make_pool(1, 0);
+    struct tpool *p = make_tpool(1, 0);
     int gate[2];
     uint32_t n = 3;
     struct pool_counts c;
@@ -75,18 +76,18 @@ static void test_get_timeout_and_counts(void)
 
     CU_ASSERT_EQUAL_FATAL(pipe(gate), 0);
     CU_ASSERT_EQUAL(tpool_get(p, -1, &r), ENOENT);
-    submit(p, gate_job, gate, sizeof gate);
-    submit(p, square_job, &n, sizeof n);
+    tsubmit(p, gate_job, gate, sizeof gate);
+    tsubmit(p, square_job, &n, sizeof n);
     CU_ASSERT_EQUAL(tpool_get(p, 20, &r), ETIMEDOUT);
     c = tpool_counts(p);
     CU_ASSERT_EQUAL(c.pending + c.running, 2);
     CU_ASSERT_EQUAL(c.done, 0);
     CU_ASSERT_EQUAL(c.workers, 1);
     open_gate(gate);
-    r = get(p);
+    r = tget(p);
     CU_ASSERT_EQUAL(r.outcome, POOL_DONE);
     pool_result_free(&r);
-    r = get(p);
+    r = tget(p);
     CU_ASSERT_EQUAL(r.outcome, POOL_DONE);
     pool_result_free(&r);
     c = tpool_counts(p);
@@ -102,15 +103,15 @@ static void test_get_timeout_and_counts(void)
  * killed, runs on, and what the job returns later is dropped. */
 static void test_time_limit_reported_not_killed(void)
 {
-    struct tpool *p = make_pool(1, 50);
+    struct tpool *p = make_tpool(1, 50);
     int gate[2];
     uint64_t id;
     struct pool_counts c;
     struct pool_result r;
 
     CU_ASSERT_EQUAL_FATAL(pipe(gate), 0);
-    id = submit(p, gate_job, gate, sizeof gate);
-    r = get(p);
+    id = tsubmit(p, gate_job, gate, sizeof gate);
+    r = tget(p);
     CU_ASSERT_EQUAL(r.id, id);
     CU_ASSERT_EQUAL(r.outcome, POOL_TIMED_OUT);
     CU_ASSERT_PTR_NOT_NULL(strstr(r.detail, "cannot be killed"));
@@ -131,27 +132,27 @@ static void test_time_limit_reported_not_killed(void)
 
 static void test_kill(void)
 {
-    struct tpool *p = make_pool(1, 0);
+    struct tpool *p = make_tpool(1, 0);
     int gate[2];
     uint32_t n = 2;
     uint64_t running, queued;
     struct pool_result r;
 
     CU_ASSERT_EQUAL_FATAL(pipe(gate), 0);
-    running = submit(p, gate_job, gate, sizeof gate);
-    queued = submit(p, square_job, &n, sizeof n);
+    running = tsubmit(p, gate_job, gate, sizeof gate);
+    queued = tsubmit(p, square_job, &n, sizeof n);
     /* The single thread takes the first job; wait until it has. */
     for (int i = 0; i < LONG_WAIT_MS && tpool_counts(p).running == 0; i++)
         poll(NULL, 0, 1);
     CU_ASSERT_EQUAL(tpool_kill(p, queued), 0);
-    r = get(p);
+    r = tget(p);
     CU_ASSERT_EQUAL(r.id, queued);
     CU_ASSERT_EQUAL(r.outcome, POOL_CANCELLED);
     pool_result_free(&r);
     CU_ASSERT_EQUAL(tpool_kill(p, running), EBUSY);   /* threads can't be killed */
     CU_ASSERT_EQUAL(tpool_kill(p, 999), ESRCH);
     open_gate(gate);
-    r = get(p);
+    r = tget(p);
     CU_ASSERT_EQUAL(r.id, running);
     CU_ASSERT_EQUAL(r.outcome, POOL_DONE);
     pool_result_free(&r);
@@ -165,7 +166,7 @@ static void test_kill(void)
 static void test_kill_all(void)
 {
     int threads = count_threads();
-    struct tpool *p = make_pool(2, 0);
+    struct tpool *p = make_tpool(2, 0);
     int gate[2];
     uint32_t n = 6;
     size_t done = 0, cancelled = 0;
@@ -173,10 +174,10 @@ static void test_kill_all(void)
     size_t count;
 
     CU_ASSERT_EQUAL_FATAL(pipe(gate), 0);
-    submit(p, gate_job, gate, sizeof gate);
-    submit(p, gate_job, gate, sizeof gate);
+    tsubmit(p, gate_job, gate, sizeof gate);
+    tsubmit(p, gate_job, gate, sizeof gate);
     for (int i = 0; i < 5; i++)
-        submit(p, square_job, &n, sizeof n);
+        tsubmit(p, square_job, &n, sizeof n);
     for (int i = 0; i < LONG_WAIT_MS && tpool_counts(p).running < 2; i++)
         poll(NULL, 0, 1);
     CU_ASSERT_EQUAL(tpool_counts(p).running, 2);
@@ -225,11 +226,11 @@ static void test_hook_after_each_start(void)
     CU_ASSERT_EQUAL_FATAL(pipe(gate), 0);
     CU_ASSERT_EQUAL_FATAL(tpool_create(&p, &opt), 0);
     for (int i = 0; i < 3; i++)                  /* three jobs at once: three threads */
-        submit(p, gate_job, gate, sizeof gate);
+        tsubmit(p, gate_job, gate, sizeof gate);
     for (int i = 0; i < 3; i++)
         open_gate(gate);
     for (int i = 0; i < 3; i++) {
-        struct pool_result r = get(p);
+        struct pool_result r = tget(p);
         pool_result_free(&r);
     }
     CU_ASSERT_EQUAL(tpool_counts(p).forks, 3);
@@ -260,9 +261,9 @@ static void test_sync_runs_in_the_caller(void)
 
     main_thread = pthread_self();
     CU_ASSERT_EQUAL_FATAL(tpool_create(&p, &opt), 0);
-    submit(p, where_job, NULL, 0);
+    tsubmit(p, where_job, NULL, 0);
     CU_ASSERT_EQUAL(tpool_counts(p).ready, 1);
-    r = get(p);
+    r = tget(p);
     if (r.len == sizeof here)
         memcpy(&here, r.output, sizeof here);
     CU_ASSERT_EQUAL(here, 1);
@@ -294,7 +295,7 @@ static void *collect(void *arg)
 
 static void test_two_collectors(void)
 {
-    struct tpool *p = make_pool(3, 0);
+    struct tpool *p = make_tpool(3, 0);
     struct collector a = { p, 0, 0 }, b = { p, 0, 0 };
     pthread_t ta, tb;
     const uint32_t n = 2000;
@@ -302,11 +303,11 @@ static void test_two_collectors(void)
 
     /* A job held at its gate keeps both collectors waiting from the start. */
     CU_ASSERT_EQUAL_FATAL(pipe(gate), 0);
-    submit(p, gate_job, gate, sizeof gate);
+    tsubmit(p, gate_job, gate, sizeof gate);
     CU_ASSERT_EQUAL_FATAL(pthread_create(&ta, NULL, collect, &a), 0);
     CU_ASSERT_EQUAL_FATAL(pthread_create(&tb, NULL, collect, &b), 0);
     for (uint32_t i = 0; i < n; i++)
-        submit(p, square_job, &i, sizeof i);
+        tsubmit(p, square_job, &i, sizeof i);
     open_gate(gate);
     pthread_join(ta, NULL);
     pthread_join(tb, NULL);
@@ -326,7 +327,7 @@ static void test_bad_arguments(void)
     CU_ASSERT_EQUAL(tpool_create(&p, &opt), EINVAL);
     opt.threads = POOL_WORKERS_MAX + 1;
     CU_ASSERT_EQUAL(tpool_create(&p, &opt), EINVAL);
-    p = make_pool(1, 0);
+    p = make_tpool(1, 0);
     CU_ASSERT_EQUAL(tpool_submit(p, NULL, NULL, 0, NULL), EINVAL);
     CU_ASSERT_EQUAL(tpool_submit(p, square_job, big, sizeof big, NULL), EINVAL);
     tpool_destroy(p);

@@ -2,27 +2,14 @@
 #include "unit.h"
 
 #include "tpool_test_jobs.h"
+#include "pool_test_jobs.h"
 
 #include "io.h"
 
-#include <dirent.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
-int count_entries(const char *dir_path)
-{
-    DIR *dir = opendir(dir_path);
-    int n = 0;
-
-    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
-    while (readdir(dir) != NULL)
-        n++;
-    closedir(dir);
-    return n;
-}
-
-int count_fds(void) { return count_entries("/proc/self/fd"); }
 int count_threads(void) { return count_entries("/proc/self/task"); }
 
 /* pthread_join() returns once the thread has cleared its id, a moment
@@ -43,7 +30,10 @@ int threads_down_to(int most)
     return n;
 }
 
-struct tpool *make_pool(int threads, int time_limit_ms)
+/* The thread pool's make_pool, submit and get (pool_test_jobs.c has the
+ * process pool's): the same shape, but another API on another type, so
+ * one function cannot serve both without an indirection. */
+struct tpool *make_tpool(int threads, int time_limit_ms)
 {
     struct tpool_options opt = { .threads = threads, .time_limit_ms = time_limit_ms };
     struct tpool *p = NULL;
@@ -52,7 +42,7 @@ struct tpool *make_pool(int threads, int time_limit_ms)
     return p;
 }
 
-uint64_t submit(struct tpool *p, pool_job_fn fn, const void *arg, size_t len)
+uint64_t tsubmit(struct tpool *p, pool_job_fn fn, const void *arg, size_t len)
 {
     uint64_t id = 0;
 
@@ -60,41 +50,13 @@ uint64_t submit(struct tpool *p, pool_job_fn fn, const void *arg, size_t len)
     return id;
 }
 
-struct pool_result get(struct tpool *p)
+struct pool_result tget(struct tpool *p)
 {
     struct pool_result r;
 
     memset(&r, 0, sizeof r);
     CU_ASSERT_EQUAL_FATAL(tpool_get(p, LONG_WAIT_MS, &r), 0);
     return r;
-}
-
-size_t square_job(const void *arg, size_t len, void *out, size_t cap)
-{
-    uint32_t n;
-    uint64_t sq;
-
-    (void)cap;
-    if (len != sizeof n)
-        return 0;
-    memcpy(&n, arg, sizeof n);
-    sq = (uint64_t)n * n;
-    memcpy(out, &sq, sizeof sq);
-    return sizeof sq;
-}
-
-/* Blocks until the test writes a byte into the pipe given as argument. */
-size_t gate_job(const void *arg, size_t len, void *out, size_t cap)
-{
-    int fds[2];
-    char c;
-
-    (void)len, (void)cap;
-    memcpy(fds, arg, sizeof fds);
-    if (read_full(fds[0], &c, 1) != 1)
-        return 0;
-    memcpy(out, "opened", 6);
-    return 6;
 }
 
 void open_gate(int gate[2])
@@ -112,7 +74,7 @@ void check_squares(struct tpool *p, uint32_t n)
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(seen);
     for (uint32_t i = 0; i < n; i++) {
-        uint64_t id = submit(p, square_job, &i, sizeof i);
+        uint64_t id = tsubmit(p, square_job, &i, sizeof i);
         if (i == 0)
             first = id;
         CU_ASSERT_EQUAL(id, first + i);          /* ids count up by one */

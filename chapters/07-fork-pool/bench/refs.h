@@ -1,15 +1,19 @@
 /* refs.h - what pool_bench measures the pools against: the floor of a
  * socketpair, a bare mutex + condition variable hand-off, xargs -P, and
  * Python's multiprocessing.Pool.  Each returns the elapsed nanoseconds for
- * n trivial jobs (the floor: for n round trips of `batch` jobs each). */
+ * n trivial jobs (the floor: see below). */
 #ifndef IPCLAB_BENCH_REFS_H
 #define IPCLAB_BENCH_REFS_H
 
 #include <stdint.h>
 
-/* One write() and one read() of a batch of job-sized records over a
- * socketpair, in one process: the system calls alone, no wake-up. */
-uint64_t ref_socketpair_floor(long rounds, int batch);
+/* The floor of the prefork pool: what its parent cannot avoid for each
+ * window of `depth` jobs (what one worker holds at once), in `batch`-job
+ * frames: one send() of the window's job frames and one recv() of their
+ * result frames over a socketpair.  Only those two calls are timed; the
+ * worker's read() and write() in between are made by the same process,
+ * untimed.  Returns the timed ns for `windows` windows. */
+uint64_t ref_socketpair_floor(long windows, int batch, int depth);
 
 /* n jobs handed to `threads` threads through one mutex and two condition
  * variables, each result handed back the same way: no pool around it. */

@@ -131,6 +131,19 @@ static uint64_t deadline_after(int timeout_ms)
 
 /* --- the API --------------------------------------------------------- */
 
+/* What pool_create() allocates, freed (a failed create and pool_destroy). */
+static void free_memory(struct pool *p)
+{
+    if (p->shared != NULL)
+        munmap(p->shared, p->slot_bytes * (size_t)p->opt.workers);
+    free(p->w);
+    free(p->pfd);
+    free(p->pfd_worker);
+    free(p->tx);
+    free(p->rx);
+    free(p);
+}
+
 int pool_create(struct pool **out, const struct pool_options *options)
 {
     struct pool *p;
@@ -208,14 +221,7 @@ int pool_create(struct pool **out, const struct pool_options *options)
     *out = p;
     return 0;
 fail:
-    if (p->shared != NULL)
-        munmap(p->shared, p->slot_bytes * (size_t)p->opt.workers);
-    free(p->w);
-    free(p->pfd);
-    free(p->pfd_worker);
-    free(p->tx);
-    free(p->rx);
-    free(p);
+    free_memory(p);
     return err;
 }
 
@@ -230,14 +236,7 @@ void pool_destroy(struct pool *p)
     registry_remove(p);
     close(p->wake[0]);
     close(p->wake[1]);
-    if (p->shared != NULL)
-        munmap(p->shared, p->slot_bytes * (size_t)p->opt.workers);
-    free(p->w);
-    free(p->pfd);
-    free(p->pfd_worker);
-    free(p->tx);
-    free(p->rx);
-    free(p);
+    free_memory(p);
 }
 
 int pool_submit(struct pool *p, pool_job_fn fn, const void *arg, size_t arg_len, uint64_t *id)

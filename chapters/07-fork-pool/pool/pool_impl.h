@@ -9,7 +9,7 @@
  *                  results (frames in);
  *   pool_child.c   what runs in a worker process;
  *   pool_sigchld.c the SIGCHLD handler and the pools it wakes;
- *   pool_jobs.c    job queues and results, and the get_all loop that
+ *   pool_jobs.c    job queues (job_queue.h) and results, and the get_all loop that
  *                  tpool.c shares (pool_collect.h).
  *
  * Frames (lib/frame.h's format: a 4-byte big-endian length, then the
@@ -32,6 +32,7 @@
 #ifndef IPCLAB_POOL_IMPL_H
 #define IPCLAB_POOL_IMPL_H
 
+#include "job_queue.h"
 #include "pool.h"
 
 #include <poll.h>
@@ -153,10 +154,8 @@ struct pool {
 /* pool_jobs.c */
 void put_u64(unsigned char *b, uint64_t v);
 uint64_t get_u64(const unsigned char *b);
-void jobq_push(struct jobq *q, struct job *job);
-struct job *jobq_pop(struct jobq *q);
+JOB_QUEUE(jobq, struct jobq, struct job)    /* jobq_push, jobq_pop, jobq_remove */
 void jobq_prepend(struct jobq *to, struct jobq *from);   /* keeps from's order */
-struct job *jobq_remove(struct jobq *q, uint64_t id);
 void jobq_free(struct jobq *q);
 void put_u32(unsigned char *b, uint32_t v);
 uint32_t get_u32(const unsigned char *b);

@@ -44,31 +44,6 @@ uint32_t get_u32(const unsigned char *b)
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
-void jobq_push(struct jobq *q, struct job *job)
-{
-    job->next = NULL;
-    if (q->tail != NULL)
-        q->tail->next = job;
-    else
-        q->head = job;
-    q->tail = job;
-    q->n++;
-}
-
-struct job *jobq_pop(struct jobq *q)
-{
-    struct job *job = q->head;
-
-    if (job != NULL) {
-        q->head = job->next;
-        if (q->head == NULL)
-            q->tail = NULL;
-        q->n--;
-        job->next = NULL;
-    }
-    return job;
-}
-
 /* Moves every job of from to the front of to, keeping their order. */
 void jobq_prepend(struct jobq *to, struct jobq *from)
 {
@@ -80,24 +55,6 @@ void jobq_prepend(struct jobq *to, struct jobq *from)
     to->head = from->head;
     to->n += from->n;
     *from = (struct jobq){ NULL, NULL, 0 };
-}
-
-struct job *jobq_remove(struct jobq *q, uint64_t id)
-{
-    struct job **link = &q->head, *prev = NULL;
-
-    for (; *link != NULL; prev = *link, link = &(*link)->next) {
-        struct job *job = *link;
-        if (job->id != id)
-            continue;
-        *link = job->next;
-        if (q->tail == job)
-            q->tail = prev;
-        q->n--;
-        job->next = NULL;
-        return job;
-    }
-    return NULL;
 }
 
 void jobq_free(struct jobq *q)

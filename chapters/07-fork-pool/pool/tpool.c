@@ -197,6 +197,8 @@ int tpool_get(struct tpool *p, int timeout_ms, struct pool_result *result)
 }
 /* end region: get */
 
+/* The shared loop (pool_collect.h) calls a get through a void pointer:
+ * this adapter, like pool.c's, gives it this pool's own. */
 static int get_one(void *p, int timeout_ms, struct pool_result *result)
 {
     return tpool_get(p, timeout_ms, result);
@@ -229,18 +231,10 @@ int tpool_kill(struct tpool *p, uint64_t id)
     int err = ESRCH;
 
     pthread_mutex_lock(&p->lock);
-    for (struct tjob **link = &p->pending.head, *prev = NULL; *link != NULL;
-         prev = *link, link = &(*link)->next) {
-        struct tjob *job = *link;
-        if (job->id != id)
-            continue;
-        *link = job->next;
-        if (p->pending.tail == job)
-            p->pending.tail = prev;
-        p->pending.n--;
+    struct tjob *job = tq_remove(&p->pending, id);
+    if (job != NULL) {
         tq_finish(p, job, POOL_CANCELLED, NULL, 0, "cancelled before it started");
         err = 0;
-        break;
     }
     for (int i = 0; err == ESRCH && i < p->opt.threads; i++)
         for (size_t k = 0; k < p->slots[i].taken_n; k++)

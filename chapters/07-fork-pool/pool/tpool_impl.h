@@ -4,6 +4,7 @@
 #ifndef IPCLAB_TPOOL_IMPL_H
 #define IPCLAB_TPOOL_IMPL_H
 
+#include "job_queue.h"
 #include "tpool.h"
 
 #include <pthread.h>
@@ -60,8 +61,7 @@ struct tpool {
 };
 
 /* tpool_thread.c */
-void tq_push(struct tjobq *q, struct tjob *job);
-struct tjob *tq_pop(struct tjobq *q);
+JOB_QUEUE(tq, struct tjobq, struct tjob)     /* tq_push, tq_pop, tq_remove */
 /* Fills the result and wakes a waiting getter. */
 void tq_finish(struct tpool *p, struct tjob *job, enum pool_outcome outcome, unsigned char *output,
             size_t len, const char *fmt, ...) __attribute__((format(printf, 6, 7)));

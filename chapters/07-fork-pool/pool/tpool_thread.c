@@ -11,31 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* --- queues and results --------------------------------------------- */
-
-void tq_push(struct tjobq *q, struct tjob *job)
-{
-    job->next = NULL;
-    if (q->tail != NULL)
-        q->tail->next = job;
-    else
-        q->head = job;
-    q->tail = job;
-    q->n++;
-}
-
-struct tjob *tq_pop(struct tjobq *q)
-{
-    struct tjob *job = q->head;
-
-    if (job != NULL) {
-        q->head = job->next;
-        if (q->head == NULL)
-            q->tail = NULL;
-        q->n--;
-    }
-    return job;
-}
+/* --- results (the queues: job_queue.h) ------------------------------- */
 
 /* With the lock held: fills the result and wakes a waiting getter. */
 void tq_finish(struct tpool *p, struct tjob *job, enum pool_outcome outcome,
