@@ -21,4 +21,4 @@ plot 'data' using 1:($4 > 0 ? $4 : 1/0) with linespoints lw 2 pt 7 lc rgb '#dd84
      'data' using 1:2 with linespoints lw 2 pt 5 lc rgb '#4c72b0' title 'prefork pool, batch N', \
      'data' using 1:($3 * 3) with lines dt 2 lc rgb '#55a868' title '3 x the floor', \
      'data' using 1:3 with linespoints lw 2 pt 9 lc rgb '#55a868' \
-         title "floor: the parent's send() + recv() of a window"
+         title "floor: the parent's send() + recv() of one batch"

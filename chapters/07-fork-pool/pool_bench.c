@@ -192,11 +192,13 @@ static uint64_t run_threads(long n, int b)
     return elapsed;
 }
 
-enum { FORK, PRE1, PREB, THR1, THRB, HANDOFF, XARGS, PY1, PYB, FLOOR1, FLOORB, METHODS };
+enum { FORK, PRE1, PREB, THR1, THRB, HANDOFF, XARGS, PY1, PYB, FLOOR1, FLOORB, DEEP1, DEEPB,
+       METHODS };
 static char method_names[METHODS][32] = {
     "fork-per-job", "prefork, batch 1", "prefork, batch %ld", "threads, batch 1",
     "threads, batch %ld", "mutex+condvar", "xargs -P (exec)", "python chunksize 1",
-    "python chunksize %ld", "floor, batch 1", "floor, batch %ld",
+    "python chunksize %ld", "floor, batch 1", "floor, batch %ld", "deep floor, batch 1",
+    "deep floor, batch %ld",
 };
 static double median[METHODS];
 
@@ -257,14 +259,15 @@ static const struct cli cli = {
                "a prefork pool and a thread pool (one job at a time, and in batches),\n"
                "a bare mutex + condition variable hand-off, xargs -P running true(1),\n"
                "Python's multiprocessing.Pool (when python3 is installed), and the\n"
-               "floor: the prefork parent's unavoidable send() and recv() alone.",
+               "floors: the prefork parent's send() and recv() of one batch, and of a\n"
+               "worker's whole window, alone.",
     .options = options,
     .details = "All are measured in turn within each round, so a change in the\n"
                "machine's load affects all of them alike.",
 };
 
 /* The jobs a prefork worker holds at batch b, as pool_create() makes it
- * from the options run_procs() passes: the floor's window. */
+ * from the options run_procs() passes: the deep floor's window. */
 static int depth_of(int b)
 {
     if (prefetch > 0 && prefetch >= b)
@@ -278,7 +281,11 @@ static long jobs_of(int m)
     if (m == FORK || m == XARGS)
         return slow_jobs;
     if (m == FLOOR1 || m == FLOORB) {
-        int d = depth_of(m == FLOOR1 ? 1 : (int)batch);
+        int b = m == FLOOR1 ? 1 : (int)batch;
+        return many_jobs / b * b;
+    }
+    if (m == DEEP1 || m == DEEPB) {
+        int d = depth_of(m == DEEP1 ? 1 : (int)batch);
         return many_jobs / d * d;
     }
     return many_jobs;
@@ -298,7 +305,9 @@ static uint64_t measure(int m)
     case XARGS:   return ref_xargs(slow_jobs, (int)workers);
     case PY1:     return ref_python(many_jobs, (int)workers, 1);
     case PYB:     return ref_python(many_jobs, (int)workers, b);
-    case FLOOR1:  return ref_socketpair_floor(many_jobs / depth_of(1), 1, depth_of(1));
+    case FLOOR1:  return ref_socketpair_floor(many_jobs, 1, 1);
+    case FLOORB:  return ref_socketpair_floor(many_jobs / b, b, b);
+    case DEEP1:   return ref_socketpair_floor(many_jobs / depth_of(1), 1, depth_of(1));
     default:      return ref_socketpair_floor(many_jobs / depth_of(b), b, depth_of(b));
     }
 }
@@ -355,11 +364,12 @@ int main(int argc, char **argv)
                method_names[m], jobs_of(m), median[m], 1e6 / median[m], rate[m][0],
                rate[m][rounds - 1]);
     }
-    printf("floor, batch N: for each window of the jobs a worker holds (%d at batch 1,\n"
-           "%d at batch %ld), the parent's two system calls alone: one send() of the\n"
-           "window's job frames (N jobs a frame) and one recv() of their result frames,\n"
-           "timed around those two calls only.  Every job of a pool that deep passes\n"
-           "through such calls in its one parent, so no pool can cost less per job.\n",
+    printf("floor, batch N: the parent's two system calls for one batch, alone: one\n"
+           "send() of a frame of N jobs and one recv() of its frame of N results, on a\n"
+           "socket pair, timed around those two calls only, divided by N.\n"
+           "deep floor, batch N: the same for a worker's whole window (%d jobs at batch 1,\n"
+           "%d at batch %ld) in one send() and one recv().  Every job of a pool that deep\n"
+           "passes through such calls in its one parent, so no pool can cost less per job.\n",
            depth_of(1), depth_of((int)batch), batch);
     /* region: usage */
     printf("where the time goes, per job (CPU time of the program, its threads and its\n"
@@ -379,6 +389,8 @@ int main(int argc, char **argv)
     }
     cost(PRE1, FLOOR1, 3);
     cost(PREB, FLOORB, 3);
+    cost(PRE1, DEEP1, 0);
+    cost(PREB, DEEPB, 0);
     faster(THRB, PREB, 0);
     cost(THR1, HANDOFF, 0);
     cost(THRB, HANDOFF, 0);

@@ -286,13 +286,17 @@ job_ids() {
     assert_success
     local what line x
     for what in fork-per-job 'prefork, batch 1' 'prefork, batch 8' 'threads, batch 1' \
-                'threads, batch 8' mutex+condvar 'xargs -P (exec)' 'floor, batch 1' 'floor, batch 8'; do
+                'threads, batch 8' mutex+condvar 'xargs -P (exec)' 'floor, batch 1' 'floor, batch 8' \
+                'deep floor, batch 1' 'deep floor, batch 8'; do
         assert_line --regexp "^  ${what//[()+]/.} +[0-9]+ jobs a round +[0-9]+ jobs/s +[0-9.]+ us/job"
     done
-    # The floor says what it is: the parent's two calls per window of the
-    # jobs a worker holds (8 batches of N, at most 64).
-    assert_line 'floor, batch N: for each window of the jobs a worker holds (8 at batch 1,'
-    assert_line --regexp "^64 at batch 8\), the parent's two system calls alone: one send\(\) of the$"
+    # The floors say what they are: the parent's two calls for one batch,
+    # and for the window of jobs a worker holds (8 batches of N, at most 64).
+    assert_line "floor, batch N: the parent's two system calls for one batch, alone: one"
+    assert_line 'deep floor, batch N: the same for a worker'"'"'s whole window (8 jobs at batch 1,'
+    assert_line --regexp "^64 at batch 8\) in one send\(\) and one recv\(\)\.  Every job of a pool that deep$"
+    # The deep floor is reported beside the target's floor, with no target.
+    assert_line --regexp '^  prefork, batch 8 us/job / deep floor, batch 8 +[0-9.]+x$'
     # Python is measured when python3 runs, and said to be skipped otherwise.
     if command -v python3 >/dev/null; then
         assert_line --regexp '^  python chunksize 1 +200 jobs a round +[0-9]+ jobs/s'
