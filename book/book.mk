@@ -44,12 +44,6 @@ BOOK_ENV = LC_ALL=C.UTF-8 IPCLAB_BUILD='$(BUILD)' IPCLAB_BOOK_DIR='$(BOOK_DIR)' 
 BOOK_EPOCH = $(shell git log -1 --format=%ct 2>/dev/null)
 BOOK_PANDOC = $(BOOK_ENV) $(PANDOC) --lua-filter=$(BOOK_FILTER)
 
-# Chapters whose shape and diagram problems are only warned about, for a
-# chapter being rewritten by someone else: make book BOOK_LENIENT=book/07-fork-pool.md
-# Empty by default: every problem fails the build.
-BOOK_LENIENT ?=
-BOOK_ENV += IPCLAB_BOOK_LENIENT='$(BOOK_LENIENT)'
-
 ##book: install what is missing, build the programs and write build/book/ipclab.html, .pdf, .epub
 book:
 	@scripts/deps.sh book
