@@ -69,6 +69,18 @@ book-instructor: $(BOOK_DIR)/ipclab-instructor.html
 $(foreach t,$(BOOK_CHAPTER_TEXTS),$(eval \
   $(BOOK_DIR)/parts/$(basename $(notdir $t)).json: $(filter $(BUILD)/chapters/$(basename $(notdir $t))/%,$(PROGRAMS))))
 
+# Chapter 08 shows ThreadSanitizer's real report: its part also needs
+# thread_counter built with -fsanitize=thread (as `make tsan` builds it, in
+# $(BUILD)/tsan; a few seconds), on the part's PATH as thread_counter_tsan.
+ifneq ($(filter %/08-pthreads.md,$(BOOK_CHAPTER_TEXTS)),)
+BOOK_TSAN := $(BUILD)/chapters/08-pthreads/thread_counter_tsan
+$(BOOK_DIR)/parts/08-pthreads.json: $(BOOK_TSAN)
+$(BOOK_TSAN): chapters/08-pthreads/thread_counter.c $(wildcard lib/*.c lib/*.h)
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/tsan SANITIZE=thread $(BUILD)/tsan/chapters/08-pthreads/thread_counter
+	@mkdir -p $(@D)
+	@cp $(BUILD)/tsan/chapters/08-pthreads/thread_counter $@
+endif
+
 $(BOOK_DIR)/parts/%.json: $(BOOK_TEXT)/%.md $(BOOK_FILTER) $(BOOK_DIR)/environment.txt
 	@mkdir -p $(@D)
 	@echo "book: $<"
