@@ -1289,6 +1289,8 @@ local dot_version
 -- min(1, TEXT_WIDTH / natural width).
 local TEXT_WIDTH = 470
 local TEXT_HEIGHT = 720
+-- A diagram printed taller than this floats to the top of a page (PDF).
+local TALL_FIGURE = 0.6 * TEXT_HEIGHT
 local MIN_LABEL_PT = 8
 
 -- Draws `text` (graphviz) as `format` into the cache, named by a hash of
@@ -1373,6 +1375,8 @@ local function check_legible(img, text, where)
         io.stderr:write('book: warning: ' .. file .. at .. ': diagram ' .. img.src .. ' mixes fonts (' ..
             table.concat(families, ', ') .. '): give graph, node and edge one fontname\n')
     end
+    -- The height it prints at in the PDF.
+    return height and math.min(height * math.min(1, TEXT_WIDTH / width), TEXT_HEIGHT)
 end
 
 -- Renders a diagram for this format (SVG, or PDF for LaTeX), after checking
@@ -1383,9 +1387,9 @@ local function render_dot(img)
     if not text then
         die(source .. ': cannot read the diagram ' .. img.src)
     end
-    check_legible(img, text, source)
+    local height = check_legible(img, text, source)
     local format = FORMAT:match('latex') and 'pdf' or 'svg'
-    return draw_dot(text, format, source, 'diagram ' .. img.src)
+    return draw_dot(text, format, source, 'diagram ' .. img.src), height
 end
 
 -- Text for a fancyvrb environment with commandchars=\\\{\}: the three
@@ -1474,6 +1478,14 @@ local function latex_figure(para)
     local img = para.content[1]
     local caption = pandoc.write(pandoc.Pandoc({ pandoc.Plain(img.caption) }), 'latex'):gsub('%s+$', '')
     local target = img.identifier ~= '' and ('\\hypertarget{' .. img.identifier .. '}{}') or ''
+    if img.attributes['ipclab-tall'] then
+        -- A diagram of most of a page would leave the page before it
+        -- nearly empty: it goes to the top of a page (this one if it fits,
+        -- else the next) while the text fills the rest.
+        img.attributes['ipclab-tall'] = nil
+        return pandoc.RawBlock('latex', '\\begin{figure}[tp]\\centering' .. target ..
+            '\n\\includegraphics{' .. img.src .. '}\\par\n\\caption{' .. caption .. '}\n\\end{figure}')
+    end
     return pandoc.RawBlock('latex', '\\needlines{12}\n\\begin{center}\\begin{minipage}{\\linewidth}\\centering' ..
         target .. '\n\\includegraphics{' .. img.src .. '}\\par\n\\captionof{figure}{' .. caption ..
         '}\n\\end{minipage}\\end{center}')
@@ -1518,15 +1530,18 @@ local function output_stage(doc)
             end
         end,
         Image = function(img)
-            local src = img.src
+            local src, height = img.src, nil
             if src:match('%.dot$') then
-                src = render_dot(img)
+                src, height = render_dot(img)
             elseif latex and img.attributes['latex-src'] then
                 src = img.attributes['latex-src']
             end
             img.attributes['latex-src'] = nil
             img.attributes['ipclab-part'] = nil
             img.attributes['ipclab-line'] = nil
+            if latex and height and height > TALL_FIGURE then
+                img.attributes['ipclab-tall'] = '1'
+            end
             -- LaTeX runs in another directory.
             img.src = latex and absolute(src) or src
             return img
