@@ -65,14 +65,6 @@ local function die(message)
     os.exit(83)
 end
 
--- Files whose chapter-shape and diagram problems are warnings, not errors
--- (IPCLAB_BOOK_LENIENT, from BOOK_LENIENT in book/book.mk): for a chapter
--- being rewritten by someone else.  Empty by default.
-local lenient = {}
-for f in (os.getenv('IPCLAB_BOOK_LENIENT') or ''):gmatch('%S+') do
-    lenient[f] = true
-end
-
 -- Fails the build.  `what` names the block, e.g. ".run block 2"; `line`,
 -- when known, is the block's line in the Markdown file.
 local current_line        -- the line of the block being worked on, if known
@@ -81,15 +73,9 @@ local function fail(what, message, line)
     die(input .. (line and (':' .. line) or '') .. ': ' .. what .. ': ' .. message)
 end
 
--- A problem of shape or legibility in `file`: an error, or a warning for
--- a file named in IPCLAB_BOOK_LENIENT.
+-- A problem of shape or legibility in `file`: it fails the build.
 local function complain(file, message)
-    if lenient[file] then
-        io.stderr:write('book: warning: ' .. file .. message .. ' (a warning only: ' .. file ..
-            ' is in BOOK_LENIENT)\n')
-    else
-        die(file .. message)
-    end
+    die(file .. message)
 end
 
 -- doc:walk(filter), but an error() inside a filter function stops the
@@ -427,17 +413,63 @@ end
 -- No `sleep` to coordinate processes: on a loaded machine any pause can be
 -- too short.  A block waits for readiness instead: a program's own option
 -- (--ready, --wait), or a loop that polls for a condition
--- (`until grep -qs ready out; do sleep 0.01; done`): a sleep inside a
--- while/until loop is a poll, bounded by the block's timeout, and allowed.
-local function check_no_sleep(what, command, line)
-    local text = ' ' .. command:gsub('\\\n', ' ') .. ' '
-    -- Quoted text is not a command.
-    local bare = text:gsub("'[^']*'", "''"):gsub('"[^"]*"', '""')
-    if not bare:match('[%s;&|()`]sleep[%s;&|)]') then
-        return
+-- (`until grep -qs ready out; do sleep 0.01; done`).  Such a loop, whose
+-- condition tests something (not `true` or `:`), is a readiness wait,
+-- bounded by the block's timeout: the sleeps inside it are allowed, and
+-- no other.  Quoted text that is a shell script (after `sh -c` or `eval`,
+-- or holding `;`, `&`, `|` or a newline) is checked the same way; a quoted
+-- lone command given to a program to run (`read_child_output 'sleep 10'`)
+-- is not a wait.
+local function strip_polls(text)
+    local out, from = {}, 1
+    while true do
+        local a, b, word = text:find('%f[%w](%a+)%f[%W]', from)
+        if not a then
+            break
+        end
+        if word == 'until' or word == 'while' then
+            local d1, d2 = text:find('%f[%w]do%f[%W]', b + 1)
+            local e1, e2 = text:find('%f[%w]done%f[%W]', (d2 or b) + 1)
+            if d1 and e1 then
+                local condition = text:sub(b + 1, d1 - 1):gsub('[%s;]', '')
+                if condition ~= '' and condition ~= 'true' and condition ~= ':' and condition ~= 'false' then
+                    out[#out + 1] = text:sub(from, a - 1) .. ' '
+                    from = e2 + 1
+                    goto continue
+                end
+            end
+        end
+        out[#out + 1] = text:sub(from, b)
+        from = b + 1
+        ::continue::
     end
-    local polls = bare:match('[%s;&|(]while%s') or bare:match('[%s;&|(]until%s')
-    if polls and bare:match('[%s;]do[%s]') then
+    out[#out + 1] = text:sub(from)
+    return table.concat(out)
+end
+
+local function sleeps_to_wait(text)
+    local scripts = {}
+    local function keep(prev, space, quoted)
+        if prev:match('%-c$') or prev:match('eval$') or quoted:find('[;&|\n]') then
+            scripts[#scripts + 1] = quoted
+        end
+        return prev .. space .. '""'
+    end
+    local bare = (' ' .. text .. ' '):gsub("(%S*)(%s*)'([^']*)'", keep)
+    bare = bare:gsub('(%S*)(%s*)"([^"]*)"', keep)
+    if (' ' .. strip_polls(bare) .. ' '):match('[%s;&|()`]sleep[%s;&|)]') then
+        return true
+    end
+    for _, script in ipairs(scripts) do
+        if sleeps_to_wait(script) then
+            return true
+        end
+    end
+    return false
+end
+
+local function check_no_sleep(what, command, line)
+    if not sleeps_to_wait(command:gsub('\\\n', ' ')) then
         return
     end
     fail(what, 'uses sleep to wait for another process (' .. command:match('^[^\n]*') ..
@@ -780,7 +812,8 @@ end
 
 -- [@lst:ID] -> a link "Listing 5.1".  An id `known` lacks is left as it is
 -- (nil is returned) unless `missing(id)` gives the inlines to show.
-local function resolve_cite(el, known, missing)
+-- `link_of(id, link)`, if given, may make the link into another one.
+local function resolve_cite(el, known, missing, link_of)
     local out = pandoc.List()
     for i, citation in ipairs(el.citations) do
         if not is_ref(citation) then
@@ -789,6 +822,9 @@ local function resolve_cite(el, known, missing)
         local shown
         if known[citation.id] then
             shown = pandoc.Link({ pandoc.Str(known[citation.id]) }, '#' .. citation.id)
+            if link_of then
+                shown = link_of(citation.id, shown)
+            end
         elseif missing then
             shown = missing(citation.id)
         end
@@ -939,6 +975,7 @@ end
 local function part_stage(doc)
     local top = 0
     local title = ''
+    local title_inlines = pandoc.List()
     doc = walk(doc, {
         traverse = 'topdown',
         Span = function(el)
@@ -959,6 +996,7 @@ local function part_stage(doc)
             elseif el.t == 'Header' and el.level == 1 then
                 top = top + 1
                 title = pandoc.utils.stringify(el.content)
+                title_inlines = el.content:clone()
                 -- The chapter's number goes into its title, and its id is
                 -- what [@ch:05] or [@app:a] refers to.
                 if part_number ~= '' then
@@ -997,10 +1035,17 @@ local function part_stage(doc)
     if top ~= 1 then
         fail('headings', 'a part of the book has exactly one top-level "#" heading; this one has ' .. top)
     end
-    -- References to ids of this part.
+    -- References to ids of this part.  A chapter or appendix is named with
+    -- its title, which the assemble stage knows for every part.
+    local local_labels = {}
+    for id, text in pairs(labels) do
+        if not (id:match('^ch:') or id:match('^app:')) then
+            local_labels[id] = text
+        end
+    end
     doc = walk(doc, {
         Cite = function(el)
-            return resolve_cite(el, labels)
+            return resolve_cite(el, local_labels)
         end,
     })
     local meta_labels = {}
@@ -1010,6 +1055,7 @@ local function part_stage(doc)
     doc.meta['ipclab-labels'] = meta_labels
     doc.meta['ipclab-part'] = input
     doc.meta['ipclab-title'] = title
+    doc.meta['ipclab-title-inlines'] = pandoc.MetaInlines(title_inlines)
     doc.meta['ipclab-index'] = pandoc.MetaList(index_entries)
     doc.blocks = number_hints(doc.blocks)
     if part:match('^%d%d%-') then
@@ -1036,7 +1082,7 @@ local function assemble_stage(doc)
         die('assemble: IPCLAB_BOOK_PARTS names no part')
     end
 
-    local docs, sources, known, owner, titles = {}, {}, {}, {}, {}
+    local docs, sources, known, owner, titles, title_inlines = {}, {}, {}, {}, {}, {}
     local index = {}          -- every listing and figure, in order
     for i, p in ipairs(parts) do
         local text = read_file(p)
@@ -1058,6 +1104,7 @@ local function assemble_stage(doc)
         for id, value in pairs(docs[i].meta['ipclab-labels'] or {}) do
             if id:match('^ch:') or id:match('^app:') then
                 titles[id] = pandoc.utils.stringify(value) .. ', ' .. title
+                title_inlines[id] = docs[i].meta['ipclab-title-inlines'] or pandoc.List({ pandoc.Str(title) })
             end
         end
         for _, entry in ipairs(docs[i].meta['ipclab-index'] or {}) do
@@ -1074,6 +1121,24 @@ local function assemble_stage(doc)
     -- ("exercises"): later ones get a suffix, and their own links follow.
     local used, noted = {}, {}
     local blocks = pandoc.List()
+
+    -- A reference to a chapter or an appendix: "Chapter 5, *The
+    -- shared-memory counter race*", linked, in every format.  The link's
+    -- own text must be what the heading calls the part ("Chapter 5",
+    -- "chapter 5", "Appendix B"), so no reference names the wrong one.
+    local current_source
+    local function titled_link(el, id)
+        local name = known[id]                       -- "Chapter 5", "Appendix B"
+        local text = pandoc.utils.stringify(el.content)
+        if text:lower() ~= name:lower() then
+            die(current_source .. ': the link [' .. text .. '](#' .. id .. ') must say "' .. name ..
+                '" (the title is added to it): write [' .. name .. '](#' .. id .. ')')
+        end
+        local content = pandoc.List({ pandoc.Str(text:match('^(%S+)')), pandoc.Space(),
+            pandoc.Str(name:match('(%S+)$')), pandoc.Str(','), pandoc.Space(),
+            pandoc.Emph(title_inlines[id]) })
+        return pandoc.Link(content, '#' .. id, titles[id])
+    end
     for i, d in ipairs(docs) do
         local renamed = {}
         local function rename(el)
@@ -1092,6 +1157,7 @@ local function assemble_stage(doc)
             used[el.identifier] = true
             return el
         end
+        current_source = sources[i]
         local body = walk(pandoc.Pandoc(d.blocks, d.meta), {
             Header = rename, Div = rename, CodeBlock = rename, Span = rename, Image = rename,
         })
@@ -1113,12 +1179,15 @@ local function assemble_stage(doc)
                     el.target = '#' .. renamed[id]
                     return el
                 end
-                -- [Chapter 5](#ch:05): the link says the chapter's title
-                -- when pointed at; a chapter not in the book is plain text.
-                if id and id:match('^ch:%d%d$') then
+                -- [Chapter 5](#ch:05) says "Chapter 5, *Its title*" (and the
+                -- same as a tooltip); a chapter not in the book is plain text.
+                if id and (id:match('^ch:%d%d$') or id:match('^app:%a$')) then
                     if titles[id] then
-                        el.title = titles[id]
-                        return el
+                        return titled_link(el, id)
+                    end
+                    if id:match('^app:') then
+                        die(sources[i] .. ': the link to #' .. id .. ' (' .. pandoc.utils.stringify(el.content) ..
+                            ') points at no appendix of the book')
                     end
                     local nn = id:match('%d%d')
                     if not noted[sources[i] .. nn] then
@@ -1144,6 +1213,11 @@ local function assemble_stage(doc)
                             ', which is not in the book\n')
                     end
                     return pandoc.Str('Chapter ' .. tonumber(nn))
+                end, function(id, link)
+                    if id:match('^ch:') or id:match('^app:') then
+                        return titled_link(link, id)
+                    end
+                    return link
                 end)
             end,
         })
@@ -1215,6 +1289,8 @@ local dot_version
 -- min(1, TEXT_WIDTH / natural width).
 local TEXT_WIDTH = 470
 local TEXT_HEIGHT = 720
+-- A diagram printed taller than this floats to the top of a page (PDF).
+local TALL_FIGURE = 0.6 * TEXT_HEIGHT
 local MIN_LABEL_PT = 8
 
 -- Draws `text` (graphviz) as `format` into the cache, named by a hash of
@@ -1280,7 +1356,7 @@ local function check_legible(img, text, where)
     local file = img.attributes['ipclab-part'] or 'book'
     local line = img.attributes['ipclab-line']
     local at = line and (':' .. line) or ''
-    if printed < MIN_LABEL_PT - 0.005 and (FORMAT == 'html5' or not lenient[file]) then
+    if printed < MIN_LABEL_PT - 0.005 then
         complain(file, string.format('%s: diagram %s is %.0f pt wide, so it prints at %.0f pt ' ..
             '(x%.2f) and its smallest label (%.1f pt) prints at %.1f pt; at least %d pt is needed: ' ..
             'lay it out top to bottom (rankdir=TB), fontsize 10-12, natural width under about 400 pt ' ..
@@ -1299,6 +1375,8 @@ local function check_legible(img, text, where)
         io.stderr:write('book: warning: ' .. file .. at .. ': diagram ' .. img.src .. ' mixes fonts (' ..
             table.concat(families, ', ') .. '): give graph, node and edge one fontname\n')
     end
+    -- The height it prints at in the PDF.
+    return height and math.min(height * math.min(1, TEXT_WIDTH / width), TEXT_HEIGHT)
 end
 
 -- Renders a diagram for this format (SVG, or PDF for LaTeX), after checking
@@ -1309,9 +1387,9 @@ local function render_dot(img)
     if not text then
         die(source .. ': cannot read the diagram ' .. img.src)
     end
-    check_legible(img, text, source)
+    local height = check_legible(img, text, source)
     local format = FORMAT:match('latex') and 'pdf' or 'svg'
-    return draw_dot(text, format, source, 'diagram ' .. img.src)
+    return draw_dot(text, format, source, 'diagram ' .. img.src), height
 end
 
 -- Text for a fancyvrb environment with commandchars=\\\{\}: the three
@@ -1400,6 +1478,14 @@ local function latex_figure(para)
     local img = para.content[1]
     local caption = pandoc.write(pandoc.Pandoc({ pandoc.Plain(img.caption) }), 'latex'):gsub('%s+$', '')
     local target = img.identifier ~= '' and ('\\hypertarget{' .. img.identifier .. '}{}') or ''
+    if img.attributes['ipclab-tall'] then
+        -- A diagram of most of a page would leave the page before it
+        -- nearly empty: it goes to the top of a page (this one if it fits,
+        -- else the next) while the text fills the rest.
+        img.attributes['ipclab-tall'] = nil
+        return pandoc.RawBlock('latex', '\\begin{figure}[tp]\\centering' .. target ..
+            '\n\\includegraphics{' .. img.src .. '}\\par\n\\caption{' .. caption .. '}\n\\end{figure}')
+    end
     return pandoc.RawBlock('latex', '\\needlines{12}\n\\begin{center}\\begin{minipage}{\\linewidth}\\centering' ..
         target .. '\n\\includegraphics{' .. img.src .. '}\\par\n\\captionof{figure}{' .. caption ..
         '}\n\\end{minipage}\\end{center}')
@@ -1444,15 +1530,18 @@ local function output_stage(doc)
             end
         end,
         Image = function(img)
-            local src = img.src
+            local src, height = img.src, nil
             if src:match('%.dot$') then
-                src = render_dot(img)
+                src, height = render_dot(img)
             elseif latex and img.attributes['latex-src'] then
                 src = img.attributes['latex-src']
             end
             img.attributes['latex-src'] = nil
             img.attributes['ipclab-part'] = nil
             img.attributes['ipclab-line'] = nil
+            if latex and height and height > TALL_FIGURE then
+                img.attributes['ipclab-tall'] = '1'
+            end
             -- LaTeX runs in another directory.
             img.src = latex and absolute(src) or src
             return img
