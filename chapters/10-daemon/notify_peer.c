@@ -6,7 +6,9 @@
  * "RELOADING=1", "STOPPING=1" datagrams.  With SO_PASSCRED the kernel
  * tells the peer which pid sent each one (systemd uses that for
  * NotifyAccess=main).  With --key, on READY=1 the peer looks at once for
- * the daemon's System V queue: "ready" must mean it exists.  Given a
+ * the daemon's System V queue: "ready" must mean it exists.  (A look can
+ * be late; the certain proof is the order of the datagrams: the daemon's
+ * "STATUS=... created" comes before READY=1.)  Given a
  * COMMAND, it runs it with $NOTIFY_SOCKET set, as systemd runs ExecStart=.
  *
  * Run:  notify_peer --socket "$PWD/notify" --key key A -- \
@@ -15,6 +17,7 @@
  *
  * You should see one line per datagram, until STOPPING=1:
  *       listening on /home/you/notify
+ *       from pid 4242: STATUS=System V queue 3 created
  *       from pid 4242: READY=1 MAINPID=4242 STATUS=serving System V queue 3 [queue of the key: exists]
  *       from pid 4242: RELOADING=1 MONOTONIC_USEC=123456789
  *       from pid 4242: READY=1 STATUS=serving (settings reread) [queue of the key: exists]

@@ -4,16 +4,19 @@
 # 1. Round trips: zmq_roundtrip over inproc, ipc and tcp, beside
 #    raw_roundtrip's bare Unix and TCP sockets (our own code), as ratios.
 # 2. The distributed pool: jobs/s and per-job latency of zmq_pool with two
-#    local workers, beside chapter 07's fork-per-job and prefork pools
-#    (pool_bench, when it is built) in the same run; then, as root, with
-#    its workers on two other hosts (network namespaces, made and removed
-#    by tests/helpers/netns.bash), else that part is skipped and says why.
+#    local workers, prefork (one child per worker, --inflight jobs out at
+#    each) and --fork-per-job, beside chapter 07's fork-per-job and
+#    prefork pools (pool_bench, when it is built) in the same run; then,
+#    as root, with its workers on two other hosts (network namespaces, made
+#    and removed by tests/helpers/netns.bash), else that part is skipped
+#    and says why.
 set -eu
 bin=$1
 ch07=${2:-}
 here=$(cd "$(dirname "$0")" && pwd)
 count=${COUNT:-20000}
-jobs=${JOBS:-2000}
+jobs=${JOBS:-10000}
+fjobs=${FORK_JOBS:-2000}              # a fork per job is slow: fewer
 dir=$(mktemp -d "${TMPDIR:-/tmp}/ipclab-bench11.XXXXXX")
 pids=()
 
@@ -48,16 +51,21 @@ echo "  zmq tcp / raw TCP socket        $(ratio "$(median "${line[zmq-tcp]}")" "
 echo "  zmq tcp / zmq inproc            $(ratio "$(median "${line[zmq-tcp]}")" "$(median "${line[zmq-inproc]}")")"
 
 echo
-echo "pools, $jobs jobs that return at once, 2 workers:"
+pool_rate() { sed -n 's/.*: \([0-9]*\) jobs\/s.*/\1/p' <<<"$1"; }
+
+echo "pools, jobs that return at once, 2 workers:"
 one=$("$bin/zmq_pool" --local 2 --jobs "$jobs" --job-ms 0 --quiet | grep '^rate:')
-echo "  zmq_pool, workers on this host:  ${one#rate: }"
-one_rate=$(sed -n 's/.*: \([0-9]*\) jobs\/s.*/\1/p' <<<"$one")
+echo "  zmq_pool, prefork, workers on this host:      ${one#rate: }"
+one_rate=$(pool_rate "$one")
+fpj=$("$bin/zmq_pool" --local 2 --jobs "$fjobs" --job-ms 0 --quiet --fork-per-job | grep '^rate:')
+echo "  zmq_pool --fork-per-job, workers on this host: ${fpj#rate: }"
+echo "  zmq_pool prefork / --fork-per-job: $(ratio "$one_rate" "$(pool_rate "$fpj")")"
 if [[ -n $ch07 && -x $ch07/pool_bench ]]; then
     out=$("$ch07/pool_bench" --jobs 1000 --many 20000 --rounds 1 --workers 2 2>/dev/null || true)
-    for mode in fork-per-job prefork; do
-        r=$(awk -v m="$mode" '$1 == m { for (i = 1; i <= NF; i++) if ($(i + 1) == "jobs/s") print $i }' <<<"$out" | head -n 1)
+    for mode in fork-per-job "prefork, batch 1"; do
+        r=$(awk -v m="$mode" 'index($0, "  " m " ") == 1 { for (i = 1; i < NF; i++) if ($(i + 1) == "jobs/s") print $i }' <<<"$out" | head -n 1)
         if [[ -n $r ]]; then
-            echo "  chapter 07 $mode: $r jobs/s; / zmq_pool: $(ratio "$r" "$one_rate")"
+            echo "  chapter 07 $mode: $r jobs/s; / zmq_pool prefork: $(ratio "$r" "$one_rate")"
         else
             echo "  chapter 07 $mode: not found in pool_bench's output"
         fi
@@ -85,8 +93,8 @@ if [[ ${NETNS_MODE:-loopback} == netns ]]; then
     wait "${pids[@]}"
     pids=()
     two=$(grep '^rate:' "$dir/d.out")
-    echo "  zmq_pool, a worker on each of 2 other hosts (network namespaces): ${two#rate: }"
-    two_rate=$(sed -n 's/.*: \([0-9]*\) jobs\/s.*/\1/p' <<<"$two")
+    echo "  zmq_pool, prefork, a worker on each of 2 other hosts (network namespaces): ${two#rate: }"
+    two_rate=$(pool_rate "$two")
     echo "  this host / other hosts: $(ratio "$one_rate" "$two_rate")"
 else
     echo "  zmq_pool across hosts: skipped (${NETNS_WHY:-not root}: no network namespaces)"

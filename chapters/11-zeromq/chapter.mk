@@ -9,7 +9,7 @@ CH11_ZH := $(CH11)/common/zh.o
 CH11_HELLO := $(CH11)/common/hello.o
 CH11_ZMQ_PROGRAMS := $(patsubst $(CH11_DIR)/%.c,$(CH11)/%,$(wildcard $(CH11_DIR)/zmq_*.c))
 CH11_STATS := $(CH11)/common/stats.o
-CH11_POOL := $(CH11)/common/zpool_job.o $(CH11)/common/zpool_dispatch.o
+CH11_POOL := $(CH11)/common/zpool_job.o $(CH11)/common/zpool_child.o $(CH11)/common/zpool_dispatch.o
 CH11_OBJECTS := $(CH11_ZH) $(CH11_HELLO) $(CH11_STATS) $(CH11_POOL)
 
 $(CH11_ZMQ_PROGRAMS): $(CH11_ZH)
@@ -19,7 +19,7 @@ $(CH11)/zmq_roundtrip $(CH11)/raw_roundtrip: $(CH11_STATS)
 $(CH11)/raw_roundtrip.o: ALL_CFLAGS += -I$(CH11_DIR)/common
 $(CH11)/nng_hello: LDLIBS += -lnng
 $(CH11)/zmq_pool: $(CH11_POOL) $(CH11_STATS)
-$(CH11)/zmq_pool_worker: $(CH11)/common/zpool_job.o
+$(CH11)/zmq_pool_worker: $(CH11)/common/zpool_job.o $(CH11)/common/zpool_child.o
 $(CH11_ZMQ_PROGRAMS:=.o) $(CH11_OBJECTS): ALL_CFLAGS += -I$(CH11_DIR)/common
 
 -include $(CH11_OBJECTS:.o=.d)

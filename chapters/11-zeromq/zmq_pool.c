@@ -1,12 +1,13 @@
 /* zmq_pool.c - chapter 07's pool spread over hosts: a dispatcher hands jobs to workers over ZeroMQ.
  *
  * Lesson: the dispatcher binds one ROUTER socket; workers anywhere connect
- * with a DEALER, say READY, and get one job at a time.  Results come back
- * with chapter 07's outcomes (done, exited, killed, timed out), so a fault
- * in a job is a result.  A fault of a worker is a missing result: when a
- * job's result is later than its time limit plus --lost-ms, its worker is
- * taken for dead and the job goes to another worker (--resends times at
- * most) or is reported lost.  Each job has exactly one result line; a
+ * with a DEALER, say READY, and get up to --inflight jobs at a time (a
+ * credit: one more for each result), so the next job is already at the
+ * worker when one ends.  Results come back with chapter 07's outcomes
+ * (done, exited, killed, timed out), so a fault in a job is a result.  A
+ * fault of a worker is a missing result: when its next result is later
+ * than the time limit plus --lost-ms, the worker is taken for dead and its
+ * jobs go to other workers (--resends times at most) or are reported lost.  Each job has exactly one result line; a
  * second result for a job that has one is dropped.  A worker that joins
  * late gets work from then on.
  *
@@ -34,8 +35,9 @@
 
 static struct zd_options opt = {
     .jobs = 20, .job_ms = 10, .time_limit_ms = 1000, .lost_ms = 1000, .resends = 1,
-    .min_workers = 1, .wait_ms = 5000,
+    .min_workers = 1, .wait_ms = 5000, .inflight = 4,
 };
+static bool fork_per_job = false;
 static int transport = ZH_TCP;
 static const char *endpoint = NULL;
 static long local = 2;
@@ -50,7 +52,10 @@ static const struct cli_option options[] = {
     CLI_OPTION_LONG("time-limit-ms", &opt.time_limit_ms, 1, 60000, "MS", "a job's time limit (the worker enforces it)"),
     CLI_OPTION_LONG("lost-ms", &opt.lost_ms, 1, 60000, "MS", "past the limit, how long to wait before a job counts as lost"),
     CLI_OPTION_LONG("resends", &opt.resends, 0, 3, "N", "how many times a lost job goes to another worker"),
+    CLI_OPTION_LONG("inflight", &opt.inflight, 1, ZD_INFLIGHT_MAX, "N",
+                    "jobs out at one worker at a time: the next waits there while one runs"),
     CLI_OPTION_LONG("local", &local, 0, 16, "N", "workers to start here (zmq_pool_worker)"),
+    CLI_OPTION_FLAG("fork-per-job", &fork_per_job, "the local workers fork a child for every job"),
     CLI_OPTION_LONG("min-workers", &opt.min_workers, 1, ZD_WORKERS_MAX, "N", "workers to wait for before the first job"),
     CLI_OPTION_LONG("wait-ms", &opt.wait_ms, 1, 600000, "MS", "longest wait for a worker while jobs wait"),
     CLI_OPTION_FLAG("quiet", &opt.quiet, "no line per job"),
@@ -83,7 +88,7 @@ static void start_local_workers(const char *at)
         locals[i] = fork_child_or_die(&local_handles[i]);
         if (locals[i] == 0) {
             execl(path, "zmq_pool_worker", "--endpoint", at, "--host", "local", "--quiet",
-                  (char *)NULL);
+                  fork_per_job ? "--fork-per-job" : (char *)NULL, (char *)NULL);
             dprintf(2, "zmq_pool: exec %s: %s\n", path, errno_name(errno));
             _exit(127);
         }

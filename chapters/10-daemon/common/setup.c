@@ -132,6 +132,13 @@ void daemon_setup(struct daemon_settings *s, struct daemon_state *st)
     }
     st->msqid = queue_create_or_die(st->key, s->pid_path, &st->queue_handle);
     queue_handle = st->queue_handle;
+    /* A status for `systemctl status`, sent the moment the queue exists.
+     * It also dates the queue for a test: datagrams from one sender reach
+     * the socket in the order they were sent, so READY=1 arriving after
+     * this line proves it was sent after the queue was made, whatever the
+     * timing (a peer looking for the queue on READY=1 could be too late
+     * to catch an early one). */
+    notify_send("STATUS=System V queue %d created", st->msqid);
     st->listen_fd = control_listen_or_die(st->sock_path, sizeof st->sock_path);
     char dir[PATH_MAX];
     dir_of(st->sock_path, dir, sizeof dir);

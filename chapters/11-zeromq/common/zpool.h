@@ -10,7 +10,10 @@
  *                          "STOP"
  * The outcomes are chapter 07's: a fault is a result, never a hang.  A
  * job the dispatcher never hears back about (its worker died) is sent to
- * another worker, or reported as lost after a bound.
+ * another worker, or reported as lost after a bound.  The dispatcher keeps
+ * up to --inflight jobs out at each worker (its credit): they wait in the
+ * worker's socket, so the next job is there when the last one ends and
+ * the round trip over the network is not paid between two jobs.
  */
 #ifndef IPCLAB_ZPOOL_H
 #define IPCLAB_ZPOOL_H
@@ -27,14 +30,48 @@ enum zpool_outcome {
 /* "done", "exited", "killed", "timed out", "lost". */
 const char *zpool_outcome_name(enum zpool_outcome outcome);
 
-/* The job specs the dispatcher hands out:
+/* The job specs the dispatcher hands out, and what they parse into:
  *   "ok MS"     works MS milliseconds, then succeeds
  *   "exit C"    exits with status C
  *   "crash"     aborts (killed by SIGABRT)
  *   "hang"      never ends by itself (timed out)
- * zpool_run() runs one in a child process and waits at most limit_ms.
- * Returns the outcome; *code gets the status or signal, *pid the child. */
+ * zpool_run() runs one in a new child process (a fork per job) and waits
+ * at most limit_ms.  Returns the outcome; *code gets the status or signal,
+ * *pid the child. */
+enum zpool_kind { ZPOOL_OK, ZPOOL_EXIT, ZPOOL_CRASH, ZPOOL_HANG, ZPOOL_UNKNOWN };
+struct zpool_job {
+    int kind;                            /* enum zpool_kind */
+    long arg;                            /* ms for ok, the status for exit */
+};
+struct zpool_job zpool_parse(const char *spec);
+
+/* Runs a parsed job in the calling process: only async-signal-safe calls
+ * (the caller is a child forked from a process with zmq's threads).  An
+ * ok job returns; every other kind ends the process. */
+void zpool_job_body(struct zpool_job job);
+
+/* Resets the stop signals to their default in a job's process: the
+ * worker's handlers only set a flag, the job dies of them. */
+void zpool_job_signals(void);
+
 enum zpool_outcome zpool_run(const char *spec, long limit_ms, int *code, int *pid);
+
+/* Prefork (zpool_child.c): one child that lives across jobs, fed over a
+ * socketpair, as chapter 07's workers are.  zpool_child_run() sends it a
+ * job and waits at most limit_ms for its one-byte answer.  A child that
+ * dies (exit, crash) or overruns (killed by the worker) gives the same
+ * outcome as a fork per job, and a new child is forked for the next job:
+ * c->forks counts them. */
+struct zpool_child {
+    int pid, fd, handle;
+    long forks;
+};
+void zpool_child_init(struct zpool_child *c);
+enum zpool_outcome zpool_child_run(struct zpool_child *c, const char *spec, long limit_ms,
+                                   int *code, int *pid);
+/* Closes the socketpair (the child reads end-of-file and leaves), kills
+ * it should a job hold it still, and reaps it. */
+void zpool_child_stop(struct zpool_child *c);
 
 #define ZPOOL_TEXT_MAX 256
 

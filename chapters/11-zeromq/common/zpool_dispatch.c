@@ -1,8 +1,9 @@
 /* zpool_dispatch.c - see zpool_dispatch.h.
  *
- * State: each job is waiting (in the queue), out (sent to one worker, with
- * a deadline) or finished (it has its one result).  Each worker is idle,
- * busy with one job, or taken for dead (its job's deadline passed). */
+ * State: each job is waiting (in the queue), out (sent to a worker) or
+ * finished (it has its one result).  Each worker has up to --inflight jobs
+ * out, in the order it runs them, and a deadline for its next result; past
+ * it, it is taken for dead and its jobs are taken back. */
 #include "zpool_dispatch.h"
 
 #include "ipclab.h"
@@ -28,8 +29,10 @@ struct worker {
     unsigned char id[256];
     size_t idlen;
     char host[48];
-    long pid, job, results;      /* job: the one it runs, 0 if idle */
-    uint64_t deadline;
+    long pid, results;
+    long out[ZD_INFLIGHT_MAX];   /* the jobs sent to it, oldest first */
+    int nout;
+    uint64_t deadline;           /* for its next result, while nout > 0 */
     bool dead;
 };
 
@@ -116,68 +119,104 @@ static bool send_to(struct worker *w, const char *text)
     return true;
 }
 
+static uint64_t result_bound(void)
+{
+    return (uint64_t)(o->time_limit_ms + o->lost_ms) * 1000000u;
+}
+
+static void take_back(struct worker *w);
+
+/* Credit: each live worker is given jobs until it has --inflight out, one
+ * worker at a time so that they share the queue. */
 static void dispatch(void)
 {
     char text[ZPOOL_TEXT_MAX], spec[64];
+    bool gave = true;
 
-    for (int i = 0; i < nworkers && qhead < qtail; i++) {
-        struct worker *w = &workers[i];
-        long id;
+    while (gave && qhead < qtail) {
+        gave = false;
+        for (int i = 0; i < nworkers && qhead < qtail; i++) {
+            struct worker *w = &workers[i];
+            long id;
 
-        if (w->dead || w->job != 0)
-            continue;
-        /* A job queued again may have had its result meanwhile, from the
-         * worker taken for dead, which was only slow. */
-        while (qhead < qtail && jobs[queue[qhead]].state == FINISHED)
+            if (w->dead || w->nout >= o->inflight)
+                continue;
+            /* A job queued again may have had its result meanwhile, from
+             * the worker taken for dead, which was only slow. */
+            while (qhead < qtail && jobs[queue[qhead]].state == FINISHED)
+                qhead++;
+            if (qhead == qtail)
+                break;
+            id = queue[qhead];
+            spec_of(id, spec, sizeof spec);
+            snprintf(text, sizeof text, "JOB %ld %ld %s", id, o->time_limit_ms, spec);
+            if (!send_to(w, text)) {
+                w->dead = true;          /* gone: what it had goes back */
+                take_back(w);
+                continue;
+            }
             qhead++;
-        if (qhead == qtail)
-            break;
-        id = queue[qhead];
-        spec_of(id, spec, sizeof spec);
-        snprintf(text, sizeof text, "JOB %ld %ld %s", id, o->time_limit_ms, spec);
-        if (!send_to(w, text)) {
-            w->dead = true;
-            continue;
+            if (w->nout == 0)            /* it was idle: the clock starts now */
+                w->deadline = monotonic_ns() + result_bound();
+            w->out[w->nout++] = id;
+            jobs[id].state = OUT;
+            jobs[id].sends++;
+            jobs[id].sent_at = monotonic_ns();
+            gave = true;
         }
-        qhead++;
-        w->job = id;
-        w->deadline = monotonic_ns() + (uint64_t)(o->time_limit_ms + o->lost_ms) * 1000000u;
-        jobs[id].state = OUT;
-        jobs[id].sends++;
-        jobs[id].sent_at = monotonic_ns();
     }
 }
 /* end region: send */
 
 /* region: deadlines */
-/* A job whose result is later than its limit plus lost_ms: its worker is
- * taken for dead, and the job goes to the queue again or is lost. */
+/* A worker runs its jobs one after the other, so each result is due within
+ * the limit plus lost_ms of the one before (or of the send, when it was
+ * idle).  Past that it is taken for dead: each job it had goes to the
+ * queue again, or, sent --resends + 1 times already, is lost. */
+static void take_back(struct worker *w)
+{
+    char again[256] = "", lost[256] = "";
+    size_t na = 0, nl = 0;
+
+    for (int k = 0; k < w->nout; k++) {
+        long id = w->out[k];
+
+        if (jobs[id].state != OUT)
+            continue;                    /* it has a result from elsewhere */
+        if (jobs[id].sends <= o->resends) {
+            jobs[id].state = WAITING;
+            queue[qtail++] = id;
+            resent++;
+            if (na < sizeof again - 24)
+                na += (size_t)snprintf(again + na, sizeof again - na, " %ld", id);
+        } else if (nl < sizeof lost - 24) {
+            nl += (size_t)snprintf(lost + nl, sizeof lost - nl, " %ld", id);
+        }
+    }
+    if (na > 0)
+        printf("worker %ld on host %s: taken for dead; to other workers:%s\n", w->pid, w->host, again);
+    if (nl > 0)
+        printf("worker %ld on host %s: taken for dead; sent %ld times, so lost:%s\n", w->pid, w->host,
+               o->resends + 1, lost);
+    for (int k = 0; k < w->nout; k++)
+        if (jobs[w->out[k]].state == OUT && jobs[w->out[k]].sends > o->resends)
+            finish(w->out[k], ZPOOL_LOST, 0, 0, NULL);
+    w->nout = 0;
+}
+
 static void check_deadlines(void)
 {
     uint64_t now = monotonic_ns();
 
     for (int i = 0; i < nworkers; i++) {
         struct worker *w = &workers[i];
-        long id = w->job;
 
-        if (w->dead || id == 0 || now < w->deadline)
+        if (w->dead || w->nout == 0 || now < w->deadline)
             continue;
         w->dead = true;
-        w->job = 0;
-        if (jobs[id].state != OUT)
-            continue;
-        if (jobs[id].sends <= o->resends) {
-            printf("worker %ld on host %s: no result for job %ld in %ld ms: taken for dead, "
-                   "job %ld goes to another worker\n", w->pid, w->host, id,
-                   o->time_limit_ms + o->lost_ms, id);
-            jobs[id].state = WAITING;
-            queue[qtail++] = id;
-            resent++;
-        } else {
-            printf("worker %ld on host %s: no result for job %ld in %ld ms: taken for dead\n",
-                   w->pid, w->host, id, o->time_limit_ms + o->lost_ms);
-            finish(id, ZPOOL_LOST, 0, 0, NULL);
-        }
+        printf("worker %ld on host %s: no result for job %ld in %ld ms\n", w->pid, w->host,
+               w->out[0], o->time_limit_ms + o->lost_ms);
+        take_back(w);
     }
 }
 /* end region: deadlines */
@@ -198,14 +237,10 @@ static void on_message(const unsigned char *id, size_t idlen, const char *text)
         }
         if (w == NULL)
             return;                       /* table full: it gets no work */
-        if (w->job != 0 && jobs[w->job].state == OUT) {
-            jobs[w->job].state = WAITING;  /* it started afresh: its job is gone */
-            queue[qtail++] = w->job;
-        }
         snprintf(w->host, sizeof w->host, "%s", host);
         w->pid = pid;
+        take_back(w);                    /* it started afresh: its jobs are gone */
         w->dead = false;
-        w->job = 0;
         printf("worker %ld on host %s joined (%d alive)\n", pid, host, alive_workers());
         return;
     }
@@ -214,8 +249,13 @@ static void on_message(const unsigned char *id, size_t idlen, const char *text)
         fprintf(stderr, "%s: dropped a malformed message: '%.60s'\n", program_name, text);
         return;
     }
-    if (w->job == job)
-        w->job = 0;
+    for (int k = 0; k < w->nout; k++)
+        if (w->out[k] == job) {          /* usually the first */
+            memmove(&w->out[k], &w->out[k + 1], (size_t)(w->nout - k - 1) * sizeof w->out[0]);
+            w->nout--;
+            break;
+        }
+    w->deadline = monotonic_ns() + result_bound();   /* the next one is due from now */
     w->dead = false;                      /* it was slow, not dead */
     if (jobs[job].state == FINISHED) {
         printf("job %ld: a second result (host %s, worker %ld) dropped\n", job, w->host, w->pid);
@@ -263,7 +303,7 @@ int zd_run(void *sock, const struct zd_options *options)
     o = options;
     router = sock;
     jobs = calloc((size_t)o->jobs + 1, sizeof *jobs);
-    queue = calloc((size_t)(o->jobs * (o->resends + 1)), sizeof *queue);
+    queue = calloc((size_t)(o->jobs * (o->resends + 1)), sizeof *queue);  /* each job: 1 + resends */
     latency = calloc((size_t)o->jobs, sizeof *latency);
     if (jobs == NULL || queue == NULL || latency == NULL)
         die("calloc");

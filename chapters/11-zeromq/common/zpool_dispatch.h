@@ -6,9 +6,12 @@
 
 #define ZD_JOBS_MAX 100000
 #define ZD_WORKERS_MAX 64
+#define ZD_INFLIGHT_MAX 64
+
 
 struct zd_options {
     long jobs, job_ms, time_limit_ms, lost_ms, resends, min_workers, wait_ms;
+    long inflight;               /* jobs out at one worker at most */
     bool mix, quiet;
 };
 

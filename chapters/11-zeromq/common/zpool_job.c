@@ -1,4 +1,4 @@
-/* zpool_job.c - a job of the distributed pool, run in a child process.
+/* zpool_job.c - a job of the distributed pool, run in a new child process (--fork-per-job).
  *
  * The child of a process that runs zmq's threads may only make
  * async-signal-safe calls (another thread may hold a lock the child would
@@ -27,34 +27,54 @@ const char *zpool_outcome_name(enum zpool_outcome outcome)
     return outcome < ZPOOL_OUTCOMES ? names[outcome] : "?";
 }
 
-static _Noreturn void job_body(const char *spec)
+struct zpool_job zpool_parse(const char *spec)
 {
-    long ms = 0, code = 0;
-    struct timespec t;
+    struct zpool_job job = { ZPOOL_UNKNOWN, 0 };
+    char extra;
+
+    if (sscanf(spec, "ok %ld %c", &job.arg, &extra) == 1 && job.arg >= 0)
+        job.kind = ZPOOL_OK;
+    else if (sscanf(spec, "exit %ld %c", &job.arg, &extra) == 1)
+        job.kind = ZPOOL_EXIT;
+    else if (strcmp(spec, "crash") == 0)
+        job.kind = ZPOOL_CRASH;
+    else if (strcmp(spec, "hang") == 0)
+        job.kind = ZPOOL_HANG;
+    return job;
+}
+
+void zpool_job_signals(void)
+{
     struct sigaction dfl;
 
-    /* The worker's stop handler only sets a flag: the job dies of them. */
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
     sigaction(SIGTERM, &dfl, NULL);
     sigaction(SIGINT, &dfl, NULL);
     sigaction(SIGHUP, &dfl, NULL);
+}
 
-    if (sscanf(spec, "ok %ld", &ms) == 1) {
-        t.tv_sec = ms / 1000;
-        t.tv_nsec = (ms % 1000) * 1000000L;
+void zpool_job_body(struct zpool_job job)
+{
+    struct timespec t;
+
+    switch (job.kind) {
+    case ZPOOL_OK:
+        t.tv_sec = job.arg / 1000;
+        t.tv_nsec = (job.arg % 1000) * 1000000L;
         while (nanosleep(&t, &t) != 0 && errno == EINTR)
             ;
-        _exit(0);
-    }
-    if (sscanf(spec, "exit %ld", &code) == 1)
-        _exit((int)code & 0xff);
-    if (strcmp(spec, "crash") == 0)
+        return;
+    case ZPOOL_EXIT:
+        _exit((int)job.arg & 0xff);
+    case ZPOOL_CRASH:
         abort();
-    if (strcmp(spec, "hang") == 0)
+    case ZPOOL_HANG:
         for (;;)
             pause();
-    _exit(126);                          /* a spec this worker does not know */
+    default:
+        _exit(126);                      /* a spec this worker does not know */
+    }
 }
 
 enum zpool_outcome zpool_run(const char *spec, long limit_ms, int *code, int *pid)
@@ -64,13 +84,16 @@ enum zpool_outcome zpool_run(const char *spec, long limit_ms, int *code, int *pi
     uint64_t deadline = monotonic_ns() + (uint64_t)limit_ms * 1000000u;
     pid_t child;
     bool timed_out = false;
+    struct zpool_job job = zpool_parse(spec);   /* parsed here: sscanf is not for the child */
 
     if (pipe(fds) != 0)
         die("pipe");
     child = fork_child_or_die(&handle);
     if (child == 0) {
         close(fds[0]);                   /* fds[1] stays open until the end */
-        job_body(spec);
+        zpool_job_signals();
+        zpool_job_body(job);
+        _exit(0);
     }
     close(fds[1]);
     *pid = (int)child;
