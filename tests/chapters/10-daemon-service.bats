@@ -243,6 +243,9 @@ EOF_BAD
     local daemon=$dpid
     kill -HUP "$daemon"
     wait_for_line "$logfile" 'SIGHUP: log reopened'
+    # The peer looks for the queue when it reads READY=1: let it read the
+    # reload's READY=1 before the daemon stops and removes the queue.
+    wait_for_output 'READY=1 STATUS=serving (settings reread)'
     stop_daemon
     dpid=$peer
     finish_background

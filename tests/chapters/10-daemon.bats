@@ -126,6 +126,9 @@ load '10-daemon'
     client --bad op0
     client --bad size
     client --bad reply0
+    # That one gets no reply, so the client does not wait for the daemon to
+    # take it: wait for the daemon's log line before asking for counters.
+    wait_for_line "$logfile" 'no usable return address'
     kill -USR1 "$dpid"
     wait_for_line "$logfile" 'counters: '
     grep -qE 'counters: requests=40 answered=37 errors=2 refused=0 dropped=1 uptime=[0-9.]+s$' "$logfile" ||
