@@ -68,7 +68,7 @@ static void recv_msg(struct mctx *c, enum side s, unsigned char *buf, size_t n)
  * (its `bare`), on both sides, timed as a whole.  Both give a mean, total
  * time / k, so the ratio of the two means, pair by pair, is what the
  * harness adds (mean against mean: the bare loop has no median).  A
- * block lasts about BLOCK_NS (at least 16 round trips), so most blocks
+ * block lasts about BLOCK_NS (at least 8 round trips), so most blocks
  * miss the rare stalls of a busy machine, and the median of the ratios
  * ignores the blocks a stall hit.  It stops when the last three round
  * medians agree within 5 % (after a quarter of the budget), or at the
@@ -158,8 +158,8 @@ static void latency(struct mctx *c, const struct plan *plan, struct shared *sh, 
      * warm-up cannot turn the grouping off. */
     g = (double)best / GROUP < GROUP_BELOW_NS ? GROUP : 1;
     k = (long)(BLOCK_NS / rt);
-    k = k < 16 ? 16 : k > 20000 ? 20000 : k;
-    k -= k % g;                         /* whole groups */
+    k = k < 8 ? 8 : k > 20000 ? 20000 : k;
+    k = k < g ? g : k - k % g;          /* whole groups */
     per = k / g;                        /* samples a block */
     npairs = (long)((double)budget / 12 / (2 * (double)k * rt));    /* a round: 1/12 of it */
     npairs = npairs < 4 ? 4 : npairs > PAIRS_MAX ? PAIRS_MAX : npairs;
