@@ -92,8 +92,9 @@ static void text_targets(const struct run *run, const struct verdicts *v)
     if (v->harness_met != v->harness_checked) {
         double g = (double)v->harness_worst_group, clock_ns = run->floor.clock_ns / g;
         double extra = v->harness_worst_raw * (v->harness_worst_ratio - 1);
-        printf("    why: the bare loop of %s takes %.0f ns a round trip, the harness %.0f ns\n"
-               "    more; its clock readings account for %.1f ns of that (one per %s)\n",
+        printf("    why: the bare loop of %s takes %.0f ns a round trip,\n"
+               "    the harness %.0f ns more; its clock readings account for %.1f ns of that\n"
+               "    (one per %s)\n",
                v->harness_worst, v->harness_worst_raw, extra, clock_ns,
                g > 1 ? "group of 16 round trips" : "round trip");
         if (v->harness_worst_raw < GROUP_BELOW_NS)
