@@ -6,7 +6,7 @@
 
 CH13_DIR := chapters/13-ipc-benchmark
 CH13_OBJ := $(patsubst %,$(BUILD)/$(CH13_DIR)/bench/%.o,harness phases floor report \
-              mech_fd mech_queue mech_shm mech_zmq)
+              mech_fd mech_queue mech_shm mech_wake mech_zmq)
 
 $(BUILD)/$(CH13_DIR)/ipc_bench: $(CH13_OBJ)
 $(BUILD)/$(CH13_DIR)/ipc_bench: LDLIBS += -lzmq

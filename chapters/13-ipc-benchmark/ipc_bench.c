@@ -95,8 +95,10 @@ static void machine(struct run *run)
 
 static void keep_floor(struct run *run, enum placement p, const struct pair_result *r)
 {
-    if (r->cl_best > 0 && (run->cl_floor[p] == 0 || r->cl_best < run->cl_floor[p]))
+    if (r->cl_best > 0 && (run->cl_floor[p] == 0 || r->cl_best < run->cl_floor[p])) {
         run->cl_floor[p] = r->cl_best;
+        run->cl_group[p] = r->cl_group;
+    }
 }
 
 int main(int argc, char **argv)

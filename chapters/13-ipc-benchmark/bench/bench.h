@@ -46,6 +46,7 @@ struct mctx {
     pid_t peer;                         /* the other side's pid (signals) */
     void *zctx, *zsock[2];              /* ZeroMQ */
     uint32_t sent[2], got[2], tail_seen[2];   /* shared-memory ring counters */
+    uint32_t bare_seq;                  /* messages of the bare loops so far */
     unsigned char *rxbuf;               /* a receive buffer of MAX_MSG bytes */
 };
 
@@ -61,6 +62,10 @@ struct mech {
     void (*recv)(struct mctx *c, enum side s, void *buf, size_t n);
     void (*close)(struct mctx *c, enum side s);  /* each side, before exit */
     void (*destroy)(struct mctx *c);    /* parent, after the pair ended */
+    /* The reference: k round trips of the bare calls, hand-written, no
+     * harness (the driver sends then receives, the echo side the other way
+     * round).  8-byte messages. */
+    void (*bare)(struct mctx *c, enum side s, long k);
 };
 
 extern const struct mech mech_pipe, mech_fifo, mech_sp_stream, mech_sp_seqpacket,
@@ -96,8 +101,9 @@ struct lat_result {
     double median, p99, max;            /* ns per round trip, every sample */
     double lo, hi;                      /* the lowest and highest round median */
     double harness_mean, raw_mean;      /* ns, medians of the block means */
-    double harness_ratio;               /* median over block pairs of harness / raw */
+    double harness_ratio;               /* median over block pairs of harness / bare */
     long samples, rounds;
+    long group;                         /* round trips a sample times (1, or GROUP) */
 };
 struct tput_result {
     bool ok;
@@ -109,8 +115,14 @@ struct floor_result {                   /* floor.c */
     double memcpy_mbps[NSIZES];         /* best of the repetitions */
     double futex_rt[2];                 /* median ns, per placement */
 };
+/* A round trip shorter than GROUP_BELOW_NS is not much longer than one
+ * clock reading (~20-30 ns), so such round trips are timed GROUP at a time:
+ * a sample is then the mean of a group, not one round trip. */
+#define GROUP_BELOW_NS 1000.0
+#define GROUP 16
 struct pair_result {
     double cl_best;                     /* best cache-line round median, ns */
+    long cl_group;                      /* its samples: groups of this many */
     struct lat_result lat;
     struct tput_result tput[NSIZES];
     struct floor_result floor;
@@ -149,7 +161,8 @@ void driver_phases(struct mctx *c, const struct plan *plan, struct shared *sh,
 void echo_phases(struct mctx *c, const struct plan *plan, struct shared *sh);
 
 /* floor.c: the floor phases. */
-double cl_round_driver(_Atomic uint32_t *line, long count, uint32_t *seq, enum placement p);
+double cl_round_driver(_Atomic uint32_t *line, long count, uint32_t *seq, enum placement p,
+                       long *group);
 void cl_round_echo(_Atomic uint32_t *line, long count, uint32_t *seq, enum placement p);
 double futex_rt_driver(_Atomic uint32_t *word, long count, uint32_t *seq);
 void futex_rt_echo(_Atomic uint32_t *word, long count, uint32_t *seq);
@@ -166,6 +179,7 @@ struct run {
     char why[NMECH][2][200];
     struct floor_result floor;
     double cl_floor[2];                 /* best cache-line round, per placement */
+    long cl_group[2];                   /* its samples: groups of this many */
     bool floor_ok;
     int cpu[2], ncpu;
     double elapsed_s;
@@ -181,5 +195,17 @@ int cmp_u64(const void *a, const void *b);
 int cmp_double(const void *a, const void *b);
 double median_u64(uint64_t *v, long n);  /* sorts v */
 double median_double(double *v, long n); /* sorts v */
+
+/* For the bare loops: a call that moved n bytes, or die naming it.  A
+ * short count (8-byte messages, one in flight: never seen) ends the run. */
+void bare_fail(ssize_t r, size_t n, const char *call);
+static inline void bare_check(ssize_t r, size_t n, const char *call)
+{
+    if (r != (ssize_t)n)
+        bare_fail(r, n, call);
+}
+
+/* mech_fd.c: the bare loop of write/read (pipe, FIFO, stream sockets, eventfd). */
+void bare_write_read(int wfd, int rfd, enum side s, long k);
 
 #endif

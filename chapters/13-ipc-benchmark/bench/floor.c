@@ -7,7 +7,8 @@
  *  - a trivial system call (getppid) and a clock reading;
  *  - memcpy of each message size: the least moving the bytes costs.
  * Each latency sample is taken exactly as the harness takes a mechanism's
- * (one clock reading per round trip), so the ratios compare like with like.
+ * (one clock reading per round trip, or per group of GROUP round trips when
+ * they are that short), so the ratios compare like with like.
  */
 #define _GNU_SOURCE     /* syscall() for futex, which glibc does not wrap */
 #include "bench.h"
@@ -66,26 +67,53 @@ static uint64_t now(void)
 
 /* region: cacheline */
 /* One round of count round trips; the median ns.  *seq is this side's
- * count of values written so far (both sides start at 0). */
-double cl_round_driver(_Atomic uint32_t *line, long count, uint32_t *seq, enum placement p)
+ * count of values written so far (both sides start at 0).  The first
+ * GROUP round trips, timed as a whole, decide how: a round trip shorter
+ * than GROUP_BELOW_NS is timed GROUP at a time (*group says which), as the
+ * latency phase times a mechanism that fast. */
+static void cl_trip(_Atomic uint32_t *line, uint32_t *seq, enum placement p)
+{
+    atomic_store_explicit(line, *seq + 1, memory_order_release);
+    spin_until_eq(line, *seq + 2, p);           /* the echo's answer */
+    *seq += 2;
+}
+
+double cl_round_driver(_Atomic uint32_t *line, long count, uint32_t *seq, enum placement p,
+                       long *group)
 {
     uint64_t *s = malloc((size_t)count * sizeof *s), t, t1;
+    long g, n = 0;
     double med;
 
     if (s == NULL)
         die("malloc");
     t = now();
-    for (long i = 0; i < count; i++) {
-        atomic_store_explicit(line, *seq + 1, memory_order_release);
-        spin_until_eq(line, *seq + 2, p);       /* the echo's answer */
-        *seq += 2;
+    for (long i = 0; i < GROUP; i++)
+        cl_trip(line, seq, p);
+    t1 = now();
+    g = (double)(t1 - t) / GROUP < GROUP_BELOW_NS ? GROUP : 1;
+    t = t1;
+    for (long i = GROUP; i + g <= count; i += g) {
+        for (long j = 0; j < g; j++)
+            cl_trip(line, seq, p);
         t1 = now();
-        s[i] = t1 - t;
+        s[n++] = t1 - t;
         t = t1;
     }
-    med = median_u64(s, count);
+    for (long i = GROUP + n * g; i < count; i++)        /* the echo side does count */
+        cl_trip(line, seq, p);
+    med = median_u64(s, n) / (double)g;
     free(s);
+    *group = g;
     return med;
+}
+
+/* A bare loop's call moved r bytes instead of n. */
+void bare_fail(ssize_t r, size_t n, const char *call)
+{
+    if (r < 0)
+        die("%s", call);
+    fatal("%s moved %zd bytes, expected %zu", call, r, n);
 }
 
 void cl_round_echo(_Atomic uint32_t *line, long count, uint32_t *seq, enum placement p)

@@ -68,6 +68,22 @@ static void sysv_recv(struct mctx *c, enum side s, void *buf, size_t n)
     memcpy(buf, qbuf.text, n);
 }
 
+/* The bare loop: msgsnd and msgrcv, type 1 to the echo side, 2 back. */
+static void sysv_bare(struct mctx *c, enum side s, long k)
+{
+    struct { long mtype; unsigned char text[LAT_SIZE]; } out = { s == DRIVER ? 1 : 2, { 1 } }, in;
+    int id = (int)c->id;
+    long want = s == DRIVER ? 2 : 1;
+
+    for (long i = 0; i < k; i++) {
+        if (s == DRIVER && msgsnd(id, &out, LAT_SIZE, 0) != 0)
+            die("msgsnd");
+        bare_check(msgrcv(id, &in, LAT_SIZE, want, 0), LAT_SIZE, "msgrcv");
+        if (s == ECHO && msgsnd(id, &out, LAT_SIZE, 0) != 0)
+            die("msgsnd");
+    }
+}
+
 static void nothing(struct mctx *c, enum side s)
 {
     (void)c;
@@ -121,6 +137,21 @@ static void mq_recv_one(struct mctx *c, enum side s, void *buf, size_t n)
     memcpy(buf, mqbuf, n);
 }
 
+/* The bare loop: mq_send and mq_receive (into room for the largest message). */
+static void mq_bare(struct mctx *c, enum side s, long k)
+{
+    unsigned char b[LAT_SIZE] = { 1 };
+    mqd_t out = (mqd_t)c->fd[s == DRIVER ? 0 : 1], in = (mqd_t)c->fd[s == DRIVER ? 1 : 0];
+
+    for (long i = 0; i < k; i++) {
+        if (s == DRIVER && mq_send(out, (char *)b, sizeof b, 0) != 0)
+            die("mq_send");
+        bare_check(mq_receive(in, (char *)mqbuf, sizeof mqbuf, NULL), sizeof b, "mq_receive");
+        if (s == ECHO && mq_send(out, (char *)b, sizeof b, 0) != 0)
+            die("mq_send");
+    }
+}
+
 static void mq_close_all(struct mctx *c, enum side s)
 {
     (void)s;
@@ -137,6 +168,6 @@ static void mq_destroy(struct mctx *c)
 }
 
 const struct mech mech_sysv_msg = { "sysv-msg", "System V message queue", QCHUNK, true, false,
-    sysv_create, nothing, sysv_send, sysv_recv, nothing, NULL };
+    sysv_create, nothing, sysv_send, sysv_recv, nothing, NULL, sysv_bare };
 const struct mech mech_posix_mq = { "posix-mq", "POSIX message queues", QCHUNK, true, false,
-    mq_create, nothing, mq_send_one, mq_recv_one, mq_close_all, mq_destroy };
+    mq_create, nothing, mq_send_one, mq_recv_one, mq_close_all, mq_destroy, mq_bare };

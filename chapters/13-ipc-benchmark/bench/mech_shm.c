@@ -1,6 +1,5 @@
 /* mech_shm.c - shared memory with three ways to wait (POSIX semaphore,
- * futex, spinning), and two wake-ups that carry no data: eventfd and a
- * real-time signal sent with sigqueue.
+ * futex, spinning).  The wake-ups that carry no data are in mech_wake.c.
  *
  * The shared memory holds one ring per direction, NSLOT slots each.  A
  * slot is one cache line: a sequence number, a length and up to 56 bytes
@@ -11,7 +10,7 @@
  * full, so in a ping-pong the only cache line that travels each way is the
  * slot itself: the same traffic as the cache-line floor.
  */
-#define _GNU_SOURCE     /* MAP_POPULATE, eventfd */
+#define _GNU_SOURCE     /* MAP_POPULATE */
 #include "bench.h"
 
 #include "ipclab.h"
@@ -19,9 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <semaphore.h>
-#include <signal.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -39,8 +36,16 @@ struct ring {
     _Alignas(64) _Atomic uint32_t rx_sleeping, tx_sleeping;   /* futex way */
     _Alignas(64) sem_t full, free;                      /* semaphore way */
 };
+/* The bare loops' own line per direction (bench.h): no ring, one message. */
+struct bare_line {
+    _Alignas(64) _Atomic uint32_t seq;  /* message number + 1 */
+    _Atomic uint32_t sleeping;          /* futex way: the receiver sleeps */
+    unsigned char data[LAT_SIZE];
+};
 struct area {
     struct ring ring[2];                /* 0: driver -> echo, 1: echo -> driver */
+    struct bare_line bare[2];
+    _Alignas(64) sem_t bare_sem[2];
     _Alignas(64) unsigned char big[2][NSLOT][MAX_MSG];
 };
 
@@ -78,8 +83,20 @@ static void shm_create(struct mctx *c)
     c->handle[0] = -1;
     a = c->shm;
     for (int d = 0; d < 2; d++)
-        if (sem_init(&a->ring[d].full, 1, 0) != 0 || sem_init(&a->ring[d].free, 1, NSLOT) != 0)
+        if (sem_init(&a->ring[d].full, 1, 0) != 0 || sem_init(&a->ring[d].free, 1, NSLOT) != 0 ||
+            sem_init(&a->bare_sem[d], 1, 0) != 0)
             die("sem_init");
+}
+
+/* A latency message is 8 bytes: copied with a constant size the compiler
+ * turns into one move (a call to memcpy costs more than the move itself,
+ * on a round trip of well under 100 ns). */
+static void copy(void *dst, const void *src, size_t n)
+{
+    if (n == LAT_SIZE)
+        memcpy(dst, src, LAT_SIZE);
+    else
+        memcpy(dst, src, n);
 }
 
 static void sem_wait_or_die(sem_t *s)
@@ -113,8 +130,12 @@ static void shm_send(struct mctx *c, enum side s, const void *buf, size_t n)
         c->tail_seen[d] = atomic_load(&r->tail);
     }
     slot->len = (uint32_t)n;
-    memcpy(n <= INLINE ? slot->data : ((struct area *)c->shm)->big[d][k], buf, n);
-    atomic_store(&slot->seq, m + 1);                    /* publish */
+    copy(n <= INLINE ? slot->data : ((struct area *)c->shm)->big[d][k], buf, n);
+    /* Publish.  Only the futex way needs a full barrier here (its sleeping
+     * handshake, below); for the others a release store is enough, and
+     * costs no fence on x86. */
+    atomic_store_explicit(&slot->seq, m + 1, way(c) == FUTEX ? memory_order_seq_cst
+                                                             : memory_order_release);
     if (way(c) == SEM) {
         if (sem_post(&r->full) != 0)
             die("sem_post");
@@ -147,8 +168,9 @@ static void shm_recv(struct mctx *c, enum side s, void *buf, size_t n)
         }
     if (slot->len != n)
         fatal("a message of %u bytes, expected %zu", slot->len, n);
-    memcpy(buf, n <= INLINE ? slot->data : ((struct area *)c->shm)->big[d][k], n);
-    atomic_store(&r->tail, m + 1);
+    copy(buf, n <= INLINE ? slot->data : ((struct area *)c->shm)->big[d][k], n);
+    atomic_store_explicit(&r->tail, m + 1, way(c) == FUTEX ? memory_order_seq_cst
+                                                           : memory_order_release);
     if (way(c) == SEM) {
         if (sem_post(&r->free) != 0)
             die("sem_post");
@@ -157,6 +179,94 @@ static void shm_recv(struct mctx *c, enum side s, void *buf, size_t n)
     }
     c->got[d] = m + 1;
 }
+
+/* region: shm-bare */
+/* The bare loops: the 8 bytes and the sequence number in one line, and the
+ * wake-up's calls (sem_post/sem_wait; a futex wake only when the receiver
+ * said it sleeps; a spin).  The driver puts then takes, the echo side
+ * takes then puts. */
+static void sem_bare(struct mctx *c, enum side s, long k)
+{
+    struct area *a = c->shm;
+    int o = s == DRIVER ? 0 : 1;
+    unsigned char b[LAT_SIZE] = { 1 };
+
+    for (long i = 0; i < k; i++) {
+        if (s == DRIVER) {
+            memcpy(a->bare[o].data, b, sizeof b);
+            if (sem_post(&a->bare_sem[o]) != 0)
+                die("sem_post");
+        }
+        sem_wait_or_die(&a->bare_sem[1 - o]);
+        memcpy(b, a->bare[1 - o].data, sizeof b);
+        if (s == ECHO) {
+            memcpy(a->bare[o].data, b, sizeof b);
+            if (sem_post(&a->bare_sem[o]) != 0)
+                die("sem_post");
+        }
+    }
+}
+
+static void futex_put(struct bare_line *l, const unsigned char *b, uint32_t m)
+{
+    memcpy(l->data, b, LAT_SIZE);
+    atomic_store(&l->seq, m + 1);
+    if (atomic_load(&l->sleeping))
+        futex_wake(&l->seq);
+}
+
+static void futex_take(struct bare_line *l, unsigned char *b, uint32_t m)
+{
+    uint32_t v;
+
+    while (atomic_load(&l->seq) != m + 1) {     /* the same handshake as the ring's */
+        atomic_store(&l->sleeping, 1);
+        if ((v = atomic_load(&l->seq)) != m + 1)
+            futex_wait(&l->seq, v);
+        atomic_store(&l->sleeping, 0);
+    }
+    memcpy(b, l->data, LAT_SIZE);
+}
+
+static void futex_bare(struct mctx *c, enum side s, long k)
+{
+    struct bare_line *out = &((struct area *)c->shm)->bare[s == DRIVER ? 0 : 1];
+    struct bare_line *in = &((struct area *)c->shm)->bare[s == DRIVER ? 1 : 0];
+    unsigned char b[LAT_SIZE] = { 1 };
+    uint32_t m = c->bare_seq;
+
+    for (long i = 0; i < k; i++, m++) {
+        if (s == DRIVER)
+            futex_put(out, b, m);
+        futex_take(in, b, m);
+        if (s == ECHO)
+            futex_put(out, b, m);
+    }
+    c->bare_seq = m;
+}
+
+static void spin_bare(struct mctx *c, enum side s, long k)
+{
+    struct bare_line *out = &((struct area *)c->shm)->bare[s == DRIVER ? 0 : 1];
+    struct bare_line *in = &((struct area *)c->shm)->bare[s == DRIVER ? 1 : 0];
+    unsigned char b[LAT_SIZE] = { 1 };
+    uint32_t m = c->bare_seq;
+
+    for (long i = 0; i < k; i++, m++) {
+        if (s == DRIVER) {
+            memcpy(out->data, b, sizeof b);
+            atomic_store_explicit(&out->seq, m + 1, memory_order_release);
+        }
+        spin_until_eq(&in->seq, m + 1, c->placement);
+        memcpy(b, in->data, sizeof b);
+        if (s == ECHO) {
+            memcpy(out->data, b, sizeof b);
+            atomic_store_explicit(&out->seq, m + 1, memory_order_release);
+        }
+    }
+    c->bare_seq = m;
+}
+/* end region: shm-bare */
 
 static void shm_close(struct mctx *c, enum side s)
 {
@@ -173,6 +283,7 @@ static void shm_destroy(struct mctx *c)
     for (int d = 0; a != NULL && d < 2; d++) {
         sem_destroy(&a->ring[d].full);
         sem_destroy(&a->ring[d].free);
+        sem_destroy(&a->bare_sem[d]);
     }
     shm_close(c, ECHO);
 }
@@ -183,88 +294,9 @@ static void nothing(struct mctx *c, enum side s)
     (void)s;
 }
 
-/* --- eventfd: fd[0] wakes the echo side, fd[1] the driver --------------------- */
-
-static void efd_create(struct mctx *c)
-{
-    for (int i = 0; i < 2; i++)
-        if ((c->fd[i] = eventfd(0, 0)) < 0)
-            die("eventfd");
-}
-
-/* The 8 bytes are the counter's increment; the message's tag (never 0:
- * adding 0 wakes nobody) is what arrives. */
-static void efd_send(struct mctx *c, enum side s, const void *buf, size_t n)
-{
-    write_full_or_die(c->fd[s == DRIVER ? 0 : 1], buf, n);
-}
-
-static void efd_recv(struct mctx *c, enum side s, void *buf, size_t n)
-{
-    if (read_full_or_die(c->fd[s == ECHO ? 0 : 1], buf, n) != n)
-        fatal("a short read from an eventfd");
-}
-
-static void efd_close(struct mctx *c, enum side s)
-{
-    (void)s;
-    close_all_fds(c);
-}
-
-/* --- a real-time signal: sigqueue and sigwaitinfo ------------------------------ */
-
-/* Blocked before the barrier says "ready", so no signal can arrive
- * unblocked (its default action would end the process). */
-static void sig_open(struct mctx *c, enum side s)
-{
-    sigset_t set;
-
-    (void)c;
-    (void)s;
-    sigemptyset(&set);
-    sigaddset(&set, SIGRTMIN);
-    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
-        die("sigprocmask");
-}
-
-static void sig_send(struct mctx *c, enum side s, const void *buf, size_t n)
-{
-    uint64_t tag;
-    union sigval v;
-
-    (void)s;
-    memcpy(&tag, buf, n < sizeof tag ? n : sizeof tag);
-    v.sival_int = (int)tag;             /* a signal carries one int (or pointer) */
-    while (sigqueue(c->peer, SIGRTMIN, v) != 0)
-        if (errno != EAGAIN)
-            die("sigqueue");
-}
-
-static void sig_recv(struct mctx *c, enum side s, void *buf, size_t n)
-{
-    siginfo_t info;
-    sigset_t set;
-    uint64_t tag;
-
-    sigemptyset(&set);
-    sigaddset(&set, SIGRTMIN);
-    while (sigwaitinfo(&set, &info) < 0)
-        if (errno != EINTR)
-            die("sigwaitinfo");
-    if (s == ECHO)
-        c->peer = info.si_pid;          /* answer whoever sent it */
-    tag = (uint64_t)info.si_value.sival_int;
-    memset(buf, 0, n);
-    memcpy(buf, &tag, n < sizeof tag ? n : sizeof tag);
-}
-
 const struct mech mech_shm_sem = { "shm-sem", "shared memory + POSIX semaphores", 0, true, false,
-    shm_create, nothing, shm_send, shm_recv, shm_close, shm_destroy };
+    shm_create, nothing, shm_send, shm_recv, shm_close, shm_destroy, sem_bare };
 const struct mech mech_shm_futex = { "shm-futex", "shared memory + futex", 0, true, false,
-    shm_create, nothing, shm_send, shm_recv, shm_close, shm_destroy };
+    shm_create, nothing, shm_send, shm_recv, shm_close, shm_destroy, futex_bare };
 const struct mech mech_shm_spin = { "shm-spin", "shared memory, spinning", 0, true, false,
-    shm_create, nothing, shm_send, shm_recv, shm_close, shm_destroy };
-const struct mech mech_eventfd = { "eventfd", "two eventfds (no data)", 0, false, false,
-    efd_create, nothing, efd_send, efd_recv, efd_close, NULL };
-const struct mech mech_rt_signal = { "rt-signal", "sigqueue + sigwaitinfo (no data)", 0, false,
-    false, NULL, sig_open, sig_send, sig_recv, nothing, NULL };
+    shm_create, nothing, shm_send, shm_recv, shm_close, shm_destroy, spin_bare };

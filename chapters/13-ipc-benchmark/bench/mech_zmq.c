@@ -99,6 +99,21 @@ static void zrecv(struct mctx *c, enum side s, void *buf, size_t n)
         fatal("a message of %d bytes, expected %zu", r, n);
 }
 
+/* The bare loop: zmq_send and zmq_recv. */
+static void zbare(struct mctx *c, enum side s, long k)
+{
+    unsigned char b[LAT_SIZE] = { 1 };
+    void *z = c->zsock[s];
+
+    for (long i = 0; i < k; i++) {
+        if (s == DRIVER)
+            bare_check(zmq_send(z, b, sizeof b, 0), sizeof b, "zmq_send");
+        bare_check(zmq_recv(z, b, sizeof b, 0), sizeof b, "zmq_recv");
+        if (s == ECHO)
+            bare_check(zmq_send(z, b, sizeof b, 0), sizeof b, "zmq_send");
+    }
+}
+
 /* The last side to close ends the context (the inproc process closes the
  * echo side first, then its own). */
 static void zclose(struct mctx *c, enum side s)
@@ -115,8 +130,8 @@ static void zclose(struct mctx *c, enum side s)
 }
 
 const struct mech mech_zmq_inproc = { "zmq-inproc", "ZeroMQ PAIR, inproc (threads)", 0, true, true,
-    NULL, zopen, zsend, zrecv, zclose, NULL };
+    NULL, zopen, zsend, zrecv, zclose, NULL, zbare };
 const struct mech mech_zmq_ipc = { "zmq-ipc", "ZeroMQ PAIR, ipc", 0, true, false,
-    zmq_ipc_create, zopen, zsend, zrecv, zclose, NULL };
+    zmq_ipc_create, zopen, zsend, zrecv, zclose, NULL, zbare };
 const struct mech mech_zmq_tcp = { "zmq-tcp", "ZeroMQ PAIR, tcp loopback", 0, true, false,
-    NULL, zopen, zsend, zrecv, zclose, NULL };
+    NULL, zopen, zsend, zrecv, zclose, NULL, zbare };

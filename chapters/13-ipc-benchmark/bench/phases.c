@@ -3,7 +3,8 @@
  * Both sides walk the same plan.  The driver measures; the echo side
  * answers (latency), swallows (throughput) or spins back (the floor).  A
  * message's first 8 bytes say what it is: data, the last of a run (the
- * echo side acknowledges it), "a floor round follows", or "quit".
+ * echo side acknowledges it), "a floor round follows", "a bare loop of k
+ * round trips follows", or "quit".
  */
 #include "bench.h"
 
@@ -14,7 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { TAG_DATA = 1, TAG_LAST = 2, TAG_QUIT = 3, TAG_FLOOR = 4 };
+enum { TAG_DATA = 1, TAG_LAST = 2, TAG_QUIT = 3, TAG_FLOOR = 4, TAG_BARE = 5 };
+#define TAG_KIND(t) ((t) & 0xff)   /* TAG_BARE carries a count above its low byte */
 #define TPUT_REPS 3             /* timed repetitions, after one warm-up run */
 #define FUTEX_COUNT 200
 
@@ -61,25 +63,35 @@ static void recv_msg(struct mctx *c, enum side s, unsigned char *buf, size_t n)
 /* region: latency */
 /* Rounds of pairs of blocks of k round trips.  In a pair, the harness
  * block times every round trip (one clock reading each, the previous one
- * reused); the raw block makes the same calls with nothing else, timed as
- * a whole.  Their ratio, pair by pair, is the harness's overhead.  A block
- * lasts about BLOCK_NS (at least 8 round trips), so most blocks miss the
- * rare stalls of a busy machine, and the median of the ratios ignores the
- * blocks a stall hit.  It stops when the last three round medians agree
- * within 5 % (after a quarter of the budget), or at the budget (at least
- * 3 rounds), or after ROUNDS_MAX rounds. */
+ * reused), or every group of g when they are shorter than GROUP_BELOW_NS;
+ * the bare block is the mechanism's hand-written loop of the bare calls
+ * (its `bare`), on both sides, timed as a whole.  Both give a mean, total
+ * time / k, so the ratio of the two means, pair by pair, is what the
+ * harness adds (mean against mean: the bare loop has no median).  A
+ * block lasts about BLOCK_NS (at least 8 round trips), so most blocks
+ * miss the rare stalls of a busy machine, and the median of the ratios
+ * ignores the blocks a stall hit.  It stops when the last three round
+ * medians agree within 5 % (after a quarter of the budget), or at the
+ * budget (at least 3 rounds), or after ROUNDS_MAX rounds. */
 #define BLOCK_NS 250000.0
 #define PAIRS_MAX 64
 #define SAMPLES_MAX (2L << 20)
-static double timed_block(struct mctx *c, long k, uint64_t *s)
+static void harness_trip(struct mctx *c, unsigned char *msg, unsigned char *back)
+{
+    c->m->send(c, DRIVER, msg, LAT_SIZE);
+    c->m->recv(c, DRIVER, back, LAT_SIZE);
+}
+
+/* s gets k / g samples: the ns of each group of g round trips. */
+static double timed_block(struct mctx *c, long k, long g, uint64_t *s)
 {
     unsigned char msg[LAT_SIZE], back[LAT_SIZE];
     uint64_t t = now(), first = t, t1;
 
     set_tag(msg, TAG_DATA);
-    for (long i = 0; i < k; i++) {                      /* the harness */
-        c->m->send(c, DRIVER, msg, sizeof msg);
-        c->m->recv(c, DRIVER, back, sizeof back);
+    for (long i = 0; i < k / g; i++) {                  /* the harness */
+        for (long j = 0; j < g; j++)
+            harness_trip(c, msg, back);
         t1 = now();
         s[i] = t1 - t;
         t = t1;
@@ -87,16 +99,16 @@ static double timed_block(struct mctx *c, long k, uint64_t *s)
     return (double)(t - first) / (double)k;
 }
 
-static double raw_block(struct mctx *c, long k)
+/* Tell the echo side, wait for its "ready", then time the bare loop. */
+static double bare_block(struct mctx *c, long k)
 {
     unsigned char msg[LAT_SIZE], back[LAT_SIZE];
-    uint64_t t = now();
+    uint64_t t;
 
-    set_tag(msg, TAG_DATA);
-    for (long i = 0; i < k; i++) {                      /* the raw loop */
-        c->m->send(c, DRIVER, msg, sizeof msg);
-        c->m->recv(c, DRIVER, back, sizeof back);
-    }
+    set_tag(msg, TAG_BARE | (uint64_t)k << 8);
+    harness_trip(c, msg, back);
+    t = now();
+    c->m->bare(c, DRIVER, k);
     return (double)(now() - t) / (double)k;
 }
 /* end region: latency */
@@ -113,33 +125,48 @@ static long cl_count(const struct mctx *c, const struct plan *plan)
 
 static void floor_round(struct mctx *c, const struct plan *plan, struct shared *sh, uint32_t *seq)
 {
-    double med = cl_round_driver(&sh->cl_line, cl_count(c, plan), seq, c->placement);
+    long g;
+    double med = cl_round_driver(&sh->cl_line, cl_count(c, plan), seq, c->placement, &g);
 
-    if (sh->r.cl_best == 0 || med < sh->r.cl_best)
+    if (sh->r.cl_best == 0 || med < sh->r.cl_best) {
         sh->r.cl_best = med;
+        sh->r.cl_group = g;
+    }
 }
 
 static void latency(struct mctx *c, const struct plan *plan, struct shared *sh, uint32_t *cl_seq)
 {
     struct lat_result *r = &sh->r.lat;
-    uint64_t budget = (uint64_t)plan->lat_ms * 1000000u, start, *s, *tmp;
+    uint64_t budget = (uint64_t)plan->lat_ms * 1000000u, start, *s, *tmp, t0, best = UINT64_MAX;
+    unsigned char msg[LAT_SIZE], back[LAT_SIZE];
     double med[ROUNDS_MAX], rt, *ratio, *h, *rw;
-    long k, npairs, n = 0, round = 0, pairs = 0;
+    long k, g, npairs, n = 0, round = 0, pairs = 0, per;
 
-    start = now();                      /* warm-up: 5 % of the budget, >= 20 */
+    set_tag(msg, TAG_DATA);
+    start = now();                      /* warm-up: 5 % of the budget, >= 2 groups */
     k = 0;
-    do
-        raw_block(c, 1);
-    while (++k < 20 || (now() - start < budget / 20 && k < 100000));
+    do {
+        t0 = now();
+        for (int j = 0; j < GROUP; j++)
+            harness_trip(c, msg, back);
+        t0 = now() - t0;
+        best = t0 < best ? t0 : best;
+        k += GROUP;
+    } while (k < 2 * GROUP || (now() - start < budget / 20 && k < 100000));
     rt = (double)(now() - start) / (double)k;          /* ns a round trip, roughly */
+    /* Grouped or not: decided by the fastest group, so a stall in the
+     * warm-up cannot turn the grouping off. */
+    g = (double)best / GROUP < GROUP_BELOW_NS ? GROUP : 1;
     k = (long)(BLOCK_NS / rt);
     k = k < 8 ? 8 : k > 20000 ? 20000 : k;
+    k = k < g ? g : k - k % g;          /* whole groups */
+    per = k / g;                        /* samples a block */
     npairs = (long)((double)budget / 12 / (2 * (double)k * rt));    /* a round: 1/12 of it */
     npairs = npairs < 4 ? 4 : npairs > PAIRS_MAX ? PAIRS_MAX : npairs;
-    while (npairs > 4 && k * npairs * ROUNDS_MAX > SAMPLES_MAX)
+    while (npairs > 4 && per * npairs * ROUNDS_MAX > SAMPLES_MAX)
         npairs--;
-    s = malloc((size_t)(k * npairs * ROUNDS_MAX) * sizeof *s);
-    tmp = malloc((size_t)(k * npairs) * sizeof *tmp);
+    s = malloc((size_t)(per * npairs * ROUNDS_MAX) * sizeof *s);
+    tmp = malloc((size_t)(per * npairs) * sizeof *tmp);
     ratio = malloc((size_t)(npairs * ROUNDS_MAX) * 3 * sizeof *ratio);
     if (s == NULL || tmp == NULL || ratio == NULL)
         die("malloc");
@@ -149,17 +176,17 @@ static void latency(struct mctx *c, const struct plan *plan, struct shared *sh, 
     for (;;) {
         for (int i = 0; i < npairs; i++, pairs++) {    /* alternate which goes first */
             if (i % 2 == 0) {
-                h[pairs] = timed_block(c, k, s + n);
-                rw[pairs] = raw_block(c, k);
+                h[pairs] = timed_block(c, k, g, s + n);
+                rw[pairs] = bare_block(c, k);
             } else {
-                rw[pairs] = raw_block(c, k);
-                h[pairs] = timed_block(c, k, s + n);
+                rw[pairs] = bare_block(c, k);
+                h[pairs] = timed_block(c, k, g, s + n);
             }
             ratio[pairs] = h[pairs] / rw[pairs];
-            n += k;
+            n += per;
         }
-        memcpy(tmp, s + n - k * npairs, (size_t)(k * npairs) * sizeof *tmp);
-        med[round] = median_u64(tmp, k * npairs);
+        memcpy(tmp, s + n - per * npairs, (size_t)(per * npairs) * sizeof *tmp);
+        med[round] = median_u64(tmp, per * npairs) / (double)g;
         round++;
         {
             unsigned char fl[LAT_SIZE];
@@ -191,10 +218,11 @@ static void latency(struct mctx *c, const struct plan *plan, struct shared *sh, 
     r->harness_ratio = median_double(ratio, pairs);
     r->harness_mean = median_double(h, pairs);
     r->raw_mean = median_double(rw, pairs);
-    r->median = median_u64(s, n);                       /* sorts s */
-    r->p99 = (double)s[(long)(0.99 * (double)(n - 1))];
-    r->max = (double)s[n - 1];
+    r->median = median_u64(s, n) / (double)g;          /* sorts s */
+    r->p99 = (double)s[(long)(0.99 * (double)(n - 1))] / (double)g;
+    r->max = (double)s[n - 1] / (double)g;
     r->samples = n;
+    r->group = g;
     r->rounds = round;
     r->ok = true;
     free(s);
@@ -213,10 +241,13 @@ static void echo_latency(struct mctx *c, const struct plan *plan, struct shared 
         c->m->recv(c, ECHO, msg, sizeof msg);
         if (get_tag(msg) == TAG_QUIT)
             return;
-        if (get_tag(msg) == TAG_FLOOR)
+        if (get_tag(msg) == TAG_FLOOR) {
             cl_round_echo(&sh->cl_line, cl_count(c, plan), cl_seq, c->placement);
-        else
-            c->m->send(c, ECHO, msg, sizeof msg);
+            continue;
+        }
+        c->m->send(c, ECHO, msg, sizeof msg);           /* data, or "ready" for a bare loop */
+        if (TAG_KIND(get_tag(msg)) == TAG_BARE)
+            c->m->bare(c, ECHO, (long)(get_tag(msg) >> 8));
     }
 }
 
