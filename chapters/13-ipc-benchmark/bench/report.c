@@ -254,7 +254,7 @@ void report_tsv(const struct run *run)
             continue;
         for (int s = 0; s < NSIZES; s++) {
             const struct tput_result *t = &run->pr[k][TWO_CPUS].tput[s];
-            printf("tput\t%s\t%zu\t%.2f\t%.0f\t%.3f\t%.2f\t%.2f\n", run->mech[k]->name,
+            printf("tput\t%s\t%zu\t%.2f\t%.0f\t%.3f\t%.6g\t%.6g\n", run->mech[k]->name,
                    tput_sizes[s], t->mbps, t->msgs, tput_ratio(run, k, s), t->lo, t->hi);
         }
     }
