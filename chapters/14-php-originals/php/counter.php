@@ -20,6 +20,8 @@
 //                         and writes V + 1 only once FILE exists (10 s at most)
 // You should see:
 //       2 children added 1 each: final result 2
+// and, when shm_counter added to the same counter while the children ran,
+// a line saying by how much more it grew than they added.
 // Exit status: 0; 1 no segment (show, remove) or a child failed.
 
 function usage(): never
@@ -95,6 +97,16 @@ $wait_for_hold = function (int $child, int $v) use ($hold, $locked): void {
     }
 };
 
+// What the counter holds before our children add: under the lock, so a
+// peer adding at the same time is not caught half-way.
+if ($locked) {
+    sem_acquire($sem);
+}
+$start = $read();
+if ($locked) {
+    sem_release($sem);
+}
+
 $pids = [];
 for ($i = 0; $i < $children; $i++) {
     $pid = pcntl_fork();
@@ -124,6 +136,16 @@ foreach ($pids as $pid) {
     pcntl_waitpid($pid, $status);
     $failed += pcntl_wifexited($status) && pcntl_wexitstatus($status) === 0 ? 0 : 1;
 }
+$end = $read();
 printf("%d %s added 1 %s: final result %d\n", $children, $children === 1 ? "child" : "children",
-    $iters === 1 ? "each" : "$iters times each", $read());
+    $iters === 1 ? "each" : "$iters times each", $end);
+// "Final" for our children only: a peer on the same counter (shm_counter
+// --key) may have added meanwhile, and may still be adding.
+$others = $end - $start - $children * $iters;
+if ($others > 0) {
+    printf("that is %d more than our children added: another process added to the counter\n"
+        . "meanwhile and may still be adding; `show` once both have ended gives the total\n", $others);
+} elseif ($others < 0) {
+    printf("that is %d less than our children added: updates were lost\n", -$others);
+}
 exit($failed === 0 ? 0 : 1);
