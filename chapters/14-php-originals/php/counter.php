@@ -144,7 +144,7 @@ printf("%d %s added 1 %s: final result %d\n", $children, $children === 1 ? "chil
 $others = $end - $start - $children * $iters;
 if ($others > 0) {
     printf("that is %d more than our children added: another process added to the counter\n"
-        . "meanwhile and may still be adding; `show` once both have ended gives the total\n", $others);
+        . "meanwhile and may still be adding; \"show\", once both have ended, gives the total\n", $others);
 } elseif ($others < 0) {
     printf("that is %d less than our children added: updates were lost\n", -$others);
 }
