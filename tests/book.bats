@@ -119,6 +119,23 @@ build_book() {
         make --no-print-directory -C "$fixture" -f "$IPCLAB_ROOT/book/book.mk" BUILD=build book-html
 }
 
+# build_fails_with [--regexp] MESSAGE: the fixture's build fails, its output
+# contains MESSAGE (or matches it), and the HTML book is as it was before
+# the build: none after make_fixture, an earlier good build's otherwise.
+build_fails_with() {
+    local how=--partial book=$fixture/build/book/ipclab.html before=none after=none
+    if [[ $1 == --regexp ]]; then
+        how=--regexp
+        shift
+    fi
+    if [[ -e $book ]]; then before=$(cksum < "$book"); fi
+    build_book
+    assert_failure
+    assert_output "$how" "$1"
+    if [[ -e $book ]]; then after=$(cksum < "$book"); fi
+    [[ $after == "$before" ]] || fail "HTML written despite the failure"
+}
+
 html() { cat "$fixture/build/book/ipclab.html"; }
 
 # The text of the listing whose id is $1 in the HTML, tags stripped.
@@ -197,39 +214,29 @@ listing_text() {
 @test "book: a run with the wrong exit status fails the build, naming the file, line and block" {
     make_fixture
     sed -i 's/^greet 3$/greet 4/' book/01-fix.md
-    build_book
-    assert_failure
-    assert_output --partial 'book/01-fix.md:14: .run block 2 (greet 4): exit status 4, expected 3 (expect=3)'
+    build_fails_with 'book/01-fix.md:14: .run block 2 (greet 4): exit status 4, expected 3 (expect=3)'
     assert_output --partial 'err 2'
     refute_output --partial 'traceback'
-    [[ ! -e $fixture/build/book/ipclab.html ]] || fail "HTML written despite the failure"
     [[ ! -e $fixture/build/book/parts/01-fix.json ]] || fail "stage 1 output written despite the failure"
 }
 
 @test "book: a run that takes too long fails the build" {
     make_fixture
     printf '\n```{.run timeout=1}\ntail -f /dev/null\n```\n' >> book/02-other.md
-    build_book
-    assert_failure
-    assert_output --partial 'book/02-other.md:14: .run block 1 (tail -f /dev/null): timed out after 1 s'
+    build_fails_with 'book/02-other.md:14: .run block 1 (tail -f /dev/null): timed out after 1 s'
 }
 
 @test "book: a command before the last that fails fails the build, even with the status expected of the last" {
     make_fixture
     # Both commands exit 3; expect=3 is for the last one only.
     sed -i 's/^greet 3$/greet 3\ngreet 3/' book/01-fix.md
-    build_book
-    assert_failure
-    assert_output --partial 'book/01-fix.md:15: .run block 2 (greet 3): command 1 of 2 (greet 3) exited with status 3; every command but the last must succeed'
-    [[ ! -e $fixture/build/book/ipclab.html ]] || fail "HTML written despite the failure"
+    build_fails_with 'book/01-fix.md:15: .run block 2 (greet 3): command 1 of 2 (greet 3) exited with status 3; every command but the last must succeed'
 }
 
 @test "book: a block that coordinates with sleep fails the build; a polling loop does not" {
     make_fixture
     printf '\n```{.run}\ngreet > out & sleep 0.2; cat out\nwait\n```\n' >> book/02-other.md
-    build_book
-    assert_failure
-    assert_output --partial 'book/02-other.md:15: .run block 1 (greet > out & sleep 0.2; cat out): uses sleep to wait for another process'
+    build_fails_with 'book/02-other.md:15: .run block 1 (greet > out & sleep 0.2; cat out): uses sleep to wait for another process'
     # The fixture's "until ...; do sleep 0.01; ...; done" block builds (first test).
 }
 
@@ -237,23 +244,17 @@ listing_text() {
     make_fixture
     # A script given to sh -c is a shell script like any other.
     printf '\n```{.run}\nsh -c '"'"'greet > out & sleep 0.2; cat out'"'"'\n```\n' >> book/02-other.md
-    build_book
-    assert_failure
-    assert_output --partial "book/02-other.md:15: .run block 1 (sh -c 'greet > out & sleep 0.2; cat out'): uses sleep to wait for another process"
+    build_fails_with "book/02-other.md:15: .run block 1 (sh -c 'greet > out & sleep 0.2; cat out'): uses sleep to wait for another process"
 
     # A sleep after a polling loop is still a pause, not a poll.
     make_fixture
     printf '\n```{.run}\ntouch ready; until [ -e ready ]; do sleep 0.01; done; sleep 0.1\n```\n' >> book/02-other.md
-    build_book
-    assert_failure
-    assert_output --partial 'uses sleep to wait for another process'
+    build_fails_with 'uses sleep to wait for another process'
 
     # A loop that tests nothing is no readiness wait.
     make_fixture
     printf '\n```{.run}\nwhile true; do sleep 0.01; break; done\n```\n' >> book/02-other.md
-    build_book
-    assert_failure
-    assert_output --partial 'uses sleep to wait for another process'
+    build_fails_with 'uses sleep to wait for another process'
 
     # Allowed: a poll inside sh -c, and a lone command in quotes (text a
     # program is given, as read_child_output 'sleep 10' in chapter 2).
@@ -274,26 +275,19 @@ listing_text() {
     # A link whose text names another chapter than it points at.
     make_fixture
     printf '\nSee [Chapter 3](#ch:01).\n' >> book/02-other.md
-    build_book
-    assert_failure
-    assert_output --partial 'book/02-other.md: the link [Chapter 3](#ch:01) must say "Chapter 1"'
+    build_fails_with 'book/02-other.md: the link [Chapter 3](#ch:01) must say "Chapter 1"'
 }
 
 @test "book: a diagram too wide to print its labels at 8 pt fails the build, naming it" {
     make_fixture
     printf '\n![Too wide](diagrams/01-wide.dot)\n' >> book/01-fix.md
-    build_book
-    assert_failure
-    assert_output --regexp 'book/01-fix.md:42: diagram diagrams/01-wide.dot is [0-9]+ pt wide, so it prints at 470 pt \(x0\.[0-9]+\) and its smallest label \(10\.0 pt\) prints at [4-7]\.[0-9] pt; at least 8 pt is needed'
-    [[ ! -e $fixture/build/book/ipclab.html ]] || fail "HTML written despite the failure"
+    build_fails_with --regexp 'book/01-fix.md:42: diagram diagrams/01-wide.dot is [0-9]+ pt wide, so it prints at 470 pt \(x0\.[0-9]+\) and its smallest label \(10\.0 pt\) prints at [4-7]\.[0-9] pt; at least 8 pt is needed'
 }
 
 @test "book: a chapter without the common shape fails the build, naming the line" {
     make_fixture
     sed -i '/^## Further reading$/d' book/01-fix.md
-    build_book
-    assert_failure
-    assert_output --partial 'book/01-fix.md:31: chapter shape: the last three sections must be "## What to remember", "## Further reading", "## Exercises", in this order'
+    build_fails_with 'book/01-fix.md:31: chapter shape: the last three sections must be "## What to remember", "## Further reading", "## Exercises", in this order'
 }
 
 @test "book: the instructor's edition collects the hints, numbered by exercise" {
@@ -310,32 +304,23 @@ listing_text() {
 @test "book: an include of a missing file fails the build" {
     make_fixture
     sed -i 's|file="chapters/01-fix/hello.c" region|file="chapters/01-fix/gone.c" region|' book/01-fix.md
-    build_book
-    assert_failure
-    assert_output --partial 'book/01-fix.md:7: .include block 1 #lst:01-main: cannot read file "chapters/01-fix/gone.c"'
-    [[ ! -e $fixture/build/book/ipclab.html ]] || fail "HTML written despite the failure"
+    build_fails_with 'book/01-fix.md:7: .include block 1 #lst:01-main: cannot read file "chapters/01-fix/gone.c"'
 }
 
 @test "book: an include of a missing region fails the build" {
     make_fixture
     sed -i 's/region="main"/region="mian"/' book/01-fix.md
-    build_book
-    assert_failure
-    assert_output --partial 'book/01-fix.md:7: .include block 1 #lst:01-main: no region "mian" in chapters/01-fix/hello.c'
+    build_fails_with 'book/01-fix.md:7: .include block 1 #lst:01-main: no region "mian" in chapters/01-fix/hello.c'
 }
 
 @test "book: a region that is never closed, and a reference to nothing, fail the build" {
     make_fixture
     sed -i '/end region: main/d' chapters/01-fix/hello.c
-    build_book
-    assert_failure
-    assert_output --partial 'region "main" in chapters/01-fix/hello.c has no line "/* end region: main */"'
+    build_fails_with 'region "main" in chapters/01-fix/hello.c has no line "/* end region: main */"'
 
     make_fixture
     printf '\nSee [@lst:nowhere].\n' >> book/02-other.md
-    build_book
-    assert_failure
-    assert_output --partial 'book/02-other.md: [@lst:nowhere] refers to nothing in the book'
+    build_fails_with 'book/02-other.md: [@lst:nowhere] refers to nothing in the book'
 }
 
 @test "book: a listing changes when its source changes, and only that part is redone" {
