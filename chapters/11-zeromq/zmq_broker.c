@@ -58,10 +58,9 @@ static struct peer client_peers[MAX_PEERS], worker_peers[MAX_PEERS];
 static void *worker_main(void *arg)
 {
     struct peer *me = arg;
-    void *rep = zh_socket(ctx, ZMQ_REP);
+    void *rep = zh_connected(ctx, ZMQ_REP, back, -1);
     char request[256], reply[300];
 
-    zh_connect(rep, back);
     while (zh_recv(rep, request, sizeof request, NULL) >= 0) {
         snprintf(reply, sizeof reply, "worker %d answers '%s'", me->index, request);
         if (zh_send(rep, reply, false) != 0)
@@ -77,11 +76,9 @@ static void *worker_main(void *arg)
 static void *client_main(void *arg)
 {
     struct peer *me = arg;
-    void *req = zh_socket(ctx, ZMQ_REQ);
+    void *req = zh_connected(ctx, ZMQ_REQ, front, timeout_ms);
     char request[64], reply[300], want[80];
 
-    zh_setint(req, ZMQ_RCVTIMEO, (int)timeout_ms, "zmq_setsockopt ZMQ_RCVTIMEO");
-    zh_connect(req, front);
     for (long r = 1; r <= requests; r++) {
         snprintf(request, sizeof request, "client %d request %ld", me->index, r);
         if (zh_send(req, request, false) != 0 || zh_recv(req, reply, sizeof reply, NULL) < 0)

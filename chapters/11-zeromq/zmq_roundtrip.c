@@ -73,9 +73,7 @@ int main(int argc, char **argv)
     rep = zh_socket(ctx, ZMQ_REP);
     zh_bind(rep, transport, "roundtrip", endpoint, where, sizeof where);
     zh_thread(&echo, echo_main, rep);
-    req = zh_socket(ctx, ZMQ_REQ);
-    zh_setint(req, ZMQ_RCVTIMEO, (int)timeout_ms, "zmq_setsockopt ZMQ_RCVTIMEO");
-    zh_connect(req, where);
+    req = zh_connected(ctx, ZMQ_REQ, where, timeout_ms);
     /* One untimed round trip first: it waits for the connection. */
     if (zmq_send(req, buf, (size_t)size, 0) < 0 || zmq_recv(req, buf, (size_t)size, 0) < 0) {
         if (!zh_stopping())
