@@ -56,6 +56,11 @@ void xs_ctx_free(xmpp_ctx_t *ctx);
 int xs_open(struct xs_session *s, xmpp_ctx_t *ctx, const struct xs_account *a, bool presence,
             const struct xs_handler *handlers);
 
+/* xs_open, or one line on stderr ("PROGRAM: why", or "PROGRAM: WHO: why"
+ * when who is not NULL) and exit status 1. */
+void xs_open_or_exit(struct xs_session *s, xmpp_ctx_t *ctx, const struct xs_account *a,
+                     bool presence, const struct xs_handler *handlers, const char *who);
+
 /* Sends presence unavailable (when `presence`), closes the stream and waits
  * (at most timeout_ms) until the server closed its side too.  Returns 0, or
  * -1 when the wait ran out.  Releases the connection either way. */
@@ -69,6 +74,16 @@ bool xs_run_until(xmpp_ctx_t *ctx, bool (*done)(void *arg), void *arg, long time
  * non-empty without '@', '/', blanks or control characters, sizes within
  * RFC 7622's 1023 bytes each. */
 bool xs_jid_valid(const char *text);
+
+/* Adds an empty element <name xmlns='ns'/> to stanza. */
+void xs_add_child(xmpp_stanza_t *stanza, const char *name, const char *ns);
+
+/* A usage error (exit status 2) naming --option unless jid is valid. */
+void xs_check_jid(const char *option, const char *jid);
+
+/* A body of size copies of fill, zero-terminated, for the load tests;
+ * free() it.  Dies when malloc fails. */
+char *xs_filled_body(long size, char fill);
 
 /* Milliseconds on CLOCK_MONOTONIC. */
 long long xs_now_ms(void);
