@@ -60,7 +60,7 @@ int main(int argc, char **argv)
     pthread_t echo;
     uint64_t *ns, start;
     unsigned char *buf;
-    double median, p99, secs;
+    double secs;
     long done = 0;
 
     cli_parse(&cli, argc, argv);
@@ -96,9 +96,7 @@ int main(int argc, char **argv)
     pthread_join(echo, NULL);
     zmq_ctx_term(ctx);
     zh_exit_if_stopped();
-    stats_us(ns, (size_t)done, &median, &p99);
-    printf("zmq_roundtrip: %ld round trips over %s: %.1f us median, %.1f us p99, %.0f per second\n",
-           done, zh_transport_names[transport], median, p99, secs > 0 ? (double)done / secs : 0.0);
+    stats_print_round_trips(zh_transport_names[transport], ns, (size_t)done, secs);
     free(ns);
     free(buf);
     return 0;

@@ -62,11 +62,7 @@ static int on_presence(xmpp_conn_t *conn, xmpp_stanza_t *st, void *userdata)
         return 1;
     if (type != NULL && strcmp(type, "subscribe") == 0) {
         /* Presence is private: the other sees ours only once we agree. */
-        xmpp_stanza_t *ok = xmpp_presence_new(xmpp_conn_get_context(conn));
-        xmpp_stanza_set_type(ok, "subscribed");
-        xmpp_stanza_set_to(ok, bare);
-        xmpp_send(conn, ok);
-        xmpp_stanza_release(ok);
+        xs_send_presence(conn, "subscribed", bare);
         printf("%s: lets %s see its presence\n", names[p->me], names[!p->me]);
         return 1;
     }
@@ -201,13 +197,8 @@ int main(int argc, char **argv)
     }
     log_in(ctx, 0);
     log_in(ctx, 1);
-    for (int i = 0; i < 2; i++) {   /* ask to see the other's presence */
-        xmpp_stanza_t *sub = xmpp_presence_new(ctx);
-        xmpp_stanza_set_type(sub, "subscribe");
-        xmpp_stanza_set_to(sub, peers[i].other);
-        xmpp_send(peers[i].s.conn, sub);
-        xmpp_stanza_release(sub);
-    }
+    for (int i = 0; i < 2; i++)   /* ask to see the other's presence */
+        xs_send_presence(peers[i].s.conn, "subscribe", peers[i].other);
     wait_for(ctx, both_see_online, NULL, "seeing each other online");
 
     for (long n = 1; n <= count; n++) {

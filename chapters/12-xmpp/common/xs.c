@@ -186,12 +186,8 @@ int xs_close(struct xs_session *s, bool presence, long timeout_ms)
     if (s->conn == NULL)
         return 0;
     if (s->state == XS_ONLINE) {
-        if (presence) {
-            xmpp_stanza_t *p = xmpp_presence_new(s->ctx);
-            xmpp_stanza_set_type(p, "unavailable");
-            xmpp_send(s->conn, p);
-            xmpp_stanza_release(p);
-        }
+        if (presence)
+            xs_send_presence(s->conn, "unavailable", NULL);
         xmpp_disconnect(s->conn);
         if (!xs_run_until(s->ctx, closed, s, timeout_ms))
             rc = -1;
@@ -259,4 +255,16 @@ void xs_add_child(xmpp_stanza_t *stanza, const char *name, const char *ns)
     xmpp_stanza_set_ns(child, ns);
     xmpp_stanza_add_child(stanza, child);    /* takes its own reference */
     xmpp_stanza_release(child);
+}
+
+void xs_send_presence(xmpp_conn_t *conn, const char *type, const char *to)
+{
+    xmpp_stanza_t *p = xmpp_presence_new(xmpp_conn_get_context(conn));
+
+    if (type != NULL)
+        xmpp_stanza_set_type(p, type);
+    if (to != NULL)
+        xmpp_stanza_set_to(p, to);
+    xmpp_send(conn, p);
+    xmpp_stanza_release(p);
 }

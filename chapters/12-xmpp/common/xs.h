@@ -75,6 +75,10 @@ bool xs_run_until(xmpp_ctx_t *ctx, bool (*done)(void *arg), void *arg, long time
  * RFC 7622's 1023 bytes each. */
 bool xs_jid_valid(const char *text);
 
+/* Sends a presence of type (NULL: available; "unavailable", "subscribe",
+ * "subscribed"...) to the JID to (NULL: to the server, for our contacts). */
+void xs_send_presence(xmpp_conn_t *conn, const char *type, const char *to);
+
 /* Adds an empty element <name xmlns='ns'/> to stanza. */
 void xs_add_child(xmpp_stanza_t *stanza, const char *name, const char *ns);
 
