@@ -1,6 +1,7 @@
 /* xs.h - the few things every chapter 12 program does with libstrophe:
  * log in with a deadline, run the event loop until something happened,
- * log out cleanly, and check a JID before sending it to the server.
+ * log out cleanly, check a JID before sending it to the server, and make
+ * the small stanzas (a presence, an empty child) more than one of them sends.
  *
  * libstrophe is callback-driven: xmpp_connect_client() only starts the
  * connection, and everything (TLS, SASL, resource binding, stanzas) happens
