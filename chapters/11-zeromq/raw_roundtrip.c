@@ -112,7 +112,7 @@ int main(int argc, char **argv)
     pthread_t echo;
     uint64_t *ns, start;
     unsigned char *buf;
-    double median, p99, secs;
+    double secs;
     sigset_t saved;
     int rc;
 
@@ -139,9 +139,7 @@ int main(int argc, char **argv)
     secs = (double)(monotonic_ns() - start) / 1e9;
     close(fd);                            /* the echo thread reads end-of-file */
     pthread_join(echo, NULL);
-    stats_us(ns, (size_t)count, &median, &p99);
-    printf("raw_roundtrip: %ld round trips over %s: %.1f us median, %.1f us p99, %.0f per second\n",
-           count, transports[transport], median, p99, secs > 0 ? (double)count / secs : 0.0);
+    stats_print_round_trips(transports[transport], ns, (size_t)count, secs);
     free(ns);
     free(buf);
     return 0;

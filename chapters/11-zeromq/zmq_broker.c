@@ -47,8 +47,14 @@ static const struct cli cli = {
 static void *ctx;
 static char front[ZH_ENDPOINT_MAX], back[ZH_ENDPOINT_MAX];
 
+/* main makes each thread's socket before starting it: a stop signal (or
+ * the last client's end) may shut the context down at any moment, and a
+ * thread not yet at its zmq_socket would then fail with ETERM.  A socket
+ * may move to another thread across a full memory barrier: pthread_create
+ * is one. */
 struct peer {
     pthread_t thread;
+    void *sock;
     int index;
     long sent, own, wrong, answered;
 };
@@ -58,10 +64,9 @@ static struct peer client_peers[MAX_PEERS], worker_peers[MAX_PEERS];
 static void *worker_main(void *arg)
 {
     struct peer *me = arg;
-    void *rep = zh_socket(ctx, ZMQ_REP);
+    void *rep = me->sock;
     char request[256], reply[300];
 
-    zh_connect(rep, back);
     while (zh_recv(rep, request, sizeof request, NULL) >= 0) {
         snprintf(reply, sizeof reply, "worker %d answers '%s'", me->index, request);
         if (zh_send(rep, reply, false) != 0)
@@ -77,11 +82,9 @@ static void *worker_main(void *arg)
 static void *client_main(void *arg)
 {
     struct peer *me = arg;
-    void *req = zh_socket(ctx, ZMQ_REQ);
+    void *req = me->sock;
     char request[64], reply[300], want[80];
 
-    zh_setint(req, ZMQ_RCVTIMEO, (int)timeout_ms, "zmq_setsockopt ZMQ_RCVTIMEO");
-    zh_connect(req, front);
     for (long r = 1; r <= requests; r++) {
         snprintf(request, sizeof request, "client %d request %ld", me->index, r);
         if (zh_send(req, request, false) != 0 || zh_recv(req, reply, sizeof reply, NULL) < 0)
@@ -129,10 +132,12 @@ int main(int argc, char **argv)
     zh_thread(&proxy, proxy_main, sockets);
     for (int i = 0; i < workers; i++) {
         worker_peers[i].index = i + 1;
+        worker_peers[i].sock = zh_connected(ctx, ZMQ_REP, back, -1);
         zh_thread(&worker_peers[i].thread, worker_main, &worker_peers[i]);
     }
     for (int i = 0; i < clients; i++) {
         client_peers[i].index = i + 1;
+        client_peers[i].sock = zh_connected(ctx, ZMQ_REQ, front, timeout_ms);
         zh_thread(&client_peers[i].thread, client_main, &client_peers[i]);
     }
     zh_done_wait((int)clients);

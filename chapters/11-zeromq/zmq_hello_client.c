@@ -57,15 +57,6 @@ static void *server_main(void *arg)
     return NULL;
 }
 
-static void *open_req(void)
-{
-    void *req = zh_socket(ctx, ZMQ_REQ);
-
-    zh_setint(req, ZMQ_RCVTIMEO, (int)timeout_ms, "zmq_setsockopt ZMQ_RCVTIMEO");
-    zh_connect(req, where);
-    return req;
-}
-
 /* Sends request text (padded to --size, split into --frames). */
 static int send_request(void *req, const char *text)
 {
@@ -113,7 +104,7 @@ static int ask(void **req, long n)
         printf("client: no reply to '%s' in %ld ms: closing the socket and sending again "
                "(retry %ld of %ld)\n", text, timeout_ms, attempt + 1, retries);
         zmq_close(*req);
-        *req = open_req();
+        *req = zh_connected(ctx, ZMQ_REQ, where, timeout_ms);
     }
     return 1;
 }
@@ -146,7 +137,7 @@ int main(int argc, char **argv)
     } else {
         snprintf(where, sizeof where, "%s", endpoint);
     }
-    req = open_req();
+    req = zh_connected(ctx, ZMQ_REQ, where, timeout_ms);
     for (long n = 1; n <= requests && rc == 0 && !zh_stopping(); n++)
         rc = ask(&req, n);
     zmq_close(req);

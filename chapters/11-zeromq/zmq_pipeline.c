@@ -55,12 +55,11 @@ static pthread_barrier_t connected;     /* the workers and main */
 static void *worker_main(void *arg)
 {
     int index = (int)(long)arg;
-    void *in = zh_socket(ctx, ZMQ_PULL), *out = zh_socket(ctx, ZMQ_PUSH);
+    void *in = zh_connected(ctx, ZMQ_PULL, vent_at, -1);
+    void *out = zh_connected(ctx, ZMQ_PUSH, sink_at, -1);
     char task[64], result[96];
     struct timespec work = { 0, task_us * 1000 };
 
-    zh_connect(in, vent_at);
-    zh_connect(out, sink_at);
     pthread_barrier_wait(&connected);     /* connect never blocks: this is quick */
     while (zh_recv(in, task, sizeof task, NULL) >= 0) {
         nanosleep(&work, NULL);           /* the work itself */
@@ -98,16 +97,11 @@ static void *sink_main(void *arg)
  * send sees them.  Returns NULL then. */
 static void *watch(void *sock)
 {
-    void *mon;
-
     if (strncmp(vent_at, "inproc://", 9) == 0)
         return NULL;
     if (zmq_socket_monitor(sock, "inproc://ventilator-monitor", ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0)
         zh_die("zmq_socket_monitor");
-    mon = zh_socket(ctx, ZMQ_PAIR);
-    zh_setint(mon, ZMQ_RCVTIMEO, (int)timeout_ms, "zmq_setsockopt ZMQ_RCVTIMEO");
-    zh_connect(mon, "inproc://ventilator-monitor");
-    return mon;
+    return zh_connected(ctx, ZMQ_PAIR, "inproc://ventilator-monitor", timeout_ms);
 }
 
 static void wait_for_workers(void *mon, int count)

@@ -63,9 +63,7 @@ int main(int argc, char **argv)
     zh_stop_on_signals();
     zpool_child_init(&child);
     ctx = zh_context();
-    sock = zh_socket(ctx, ZMQ_DEALER);
-    zh_setint(sock, ZMQ_RCVTIMEO, (int)idle_ms, "zmq_setsockopt ZMQ_RCVTIMEO");
-    zh_connect(sock, endpoint);
+    sock = zh_connected(ctx, ZMQ_DEALER, endpoint, idle_ms);
     snprintf(text, sizeof text, "READY %s %ld", host, (long)getpid());
     if (zh_send(sock, text, false) != 0)
         zh_die("zmq_send");

@@ -60,7 +60,7 @@ int main(int argc, char **argv)
     pthread_t echo;
     uint64_t *ns, start;
     unsigned char *buf;
-    double median, p99, secs;
+    double secs;
     long done = 0;
 
     cli_parse(&cli, argc, argv);
@@ -73,9 +73,7 @@ int main(int argc, char **argv)
     rep = zh_socket(ctx, ZMQ_REP);
     zh_bind(rep, transport, "roundtrip", endpoint, where, sizeof where);
     zh_thread(&echo, echo_main, rep);
-    req = zh_socket(ctx, ZMQ_REQ);
-    zh_setint(req, ZMQ_RCVTIMEO, (int)timeout_ms, "zmq_setsockopt ZMQ_RCVTIMEO");
-    zh_connect(req, where);
+    req = zh_connected(ctx, ZMQ_REQ, where, timeout_ms);
     /* One untimed round trip first: it waits for the connection. */
     if (zmq_send(req, buf, (size_t)size, 0) < 0 || zmq_recv(req, buf, (size_t)size, 0) < 0) {
         if (!zh_stopping())
@@ -98,9 +96,7 @@ int main(int argc, char **argv)
     pthread_join(echo, NULL);
     zmq_ctx_term(ctx);
     zh_exit_if_stopped();
-    stats_us(ns, (size_t)done, &median, &p99);
-    printf("zmq_roundtrip: %ld round trips over %s: %.1f us median, %.1f us p99, %.0f per second\n",
-           done, zh_transport_names[transport], median, p99, secs > 0 ? (double)done / secs : 0.0);
+    stats_print_round_trips(zh_transport_names[transport], ns, (size_t)done, secs);
     free(ns);
     free(buf);
     return 0;

@@ -21,7 +21,6 @@
 #include "common/xs.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 static struct xs_account acc[2] = {
@@ -63,11 +62,7 @@ static int on_presence(xmpp_conn_t *conn, xmpp_stanza_t *st, void *userdata)
         return 1;
     if (type != NULL && strcmp(type, "subscribe") == 0) {
         /* Presence is private: the other sees ours only once we agree. */
-        xmpp_stanza_t *ok = xmpp_presence_new(xmpp_conn_get_context(conn));
-        xmpp_stanza_set_type(ok, "subscribed");
-        xmpp_stanza_set_to(ok, bare);
-        xmpp_send(conn, ok);
-        xmpp_stanza_release(ok);
+        xs_send_presence(conn, "subscribed", bare);
         printf("%s: lets %s see its presence\n", names[p->me], names[!p->me]);
         return 1;
     }
@@ -130,10 +125,7 @@ static void log_in(xmpp_ctx_t *ctx, int who)
     struct peer *p = &peers[who];
     p->handlers[0] = (struct xs_handler){ on_presence, "presence", p };
     p->handlers[1] = (struct xs_handler){ on_message, "message", p };
-    if (xs_open(&p->s, ctx, &acc[who], true, p->handlers) < 0) {
-        fprintf(stderr, "xmpp_chat: %s: %s\n", names[who], p->s.why);
-        exit(1);
-    }
+    xs_open_or_exit(&p->s, ctx, &acc[who], true, p->handlers, names[who]);
     printf("%s: logged in as %s\n", names[who], xmpp_conn_get_bound_jid(p->s.conn));
 }
 
@@ -151,36 +143,28 @@ static int on_barrier(xmpp_conn_t *conn, xmpp_stanza_t *st, void *userdata)
     return 0;
 }
 
+static void wait_for(xmpp_ctx_t *ctx, bool (*cond)(void *), void *arg, const char *what)
+{
+    if (!xs_run_until(ctx, cond, arg, acc[0].timeout_ms))
+        fatal("%s did not happen within %ld ms", what, acc[0].timeout_ms);
+}
+
 /* region: barrier */
 /* The server handles one stream's stanzas in order: once it answered an iq
  * sent after the messages, it has stored every one of them. */
-static void server_round_trip(struct peer *p, long timeout_ms)
+static void server_round_trip(struct peer *p)
 {
     bool done = false;
     xmpp_stanza_t *iq = xmpp_iq_new(p->s.ctx, "get", "barrier1");
-    xmpp_stanza_t *q = xmpp_stanza_new(p->s.ctx);
-    xmpp_stanza_set_name(q, "query");
-    xmpp_stanza_set_ns(q, "http://jabber.org/protocol/disco#info");
-    xmpp_stanza_add_child(iq, q);
-    xmpp_stanza_release(q);
     xmpp_stanza_set_to(iq, "localhost");
+    xs_add_child(iq, "query", "http://jabber.org/protocol/disco#info");
     xmpp_id_handler_add(p->s.conn, on_barrier, "barrier1", &done);
     xmpp_send(p->s.conn, iq);
     xmpp_stanza_release(iq);
-    if (!xs_run_until(p->s.ctx, barrier_done, &done, timeout_ms)) {
-        fprintf(stderr, "xmpp_chat: the server did not answer alice's iq within %ld ms\n", timeout_ms);
-        exit(1);
-    }
+    wait_for(p->s.ctx, barrier_done, &done, "the server's answer to alice's iq");
 }
 
 /* end region: barrier */
-static void wait_for(xmpp_ctx_t *ctx, bool (*cond)(void *), void *arg, const char *what)
-{
-    if (!xs_run_until(ctx, cond, arg, acc[0].timeout_ms)) {
-        fprintf(stderr, "xmpp_chat: %s did not happen within %ld ms\n", what, acc[0].timeout_ms);
-        exit(1);
-    }
-}
 
 int main(int argc, char **argv)
 {
@@ -203,8 +187,7 @@ int main(int argc, char **argv)
                              "does not happen within --timeout-ms." };
     cli_parse(&cli, argc, argv);
     for (int i = 0; i < 2; i++)
-        if (!xs_jid_valid(acc[i].jid))
-            usage_error("--%s: '%s' is not a JID (user@domain or user@domain/resource)", names[i], acc[i].jid);
+        xs_check_jid(names[i], acc[i].jid);
     acc[1].host = acc[0].host, acc[1].port = acc[0].port, acc[1].timeout_ms = acc[0].timeout_ms;
 
     xmpp_ctx_t *ctx = xs_ctx_new(verbose);
@@ -214,13 +197,8 @@ int main(int argc, char **argv)
     }
     log_in(ctx, 0);
     log_in(ctx, 1);
-    for (int i = 0; i < 2; i++) {   /* ask to see the other's presence */
-        xmpp_stanza_t *sub = xmpp_presence_new(ctx);
-        xmpp_stanza_set_type(sub, "subscribe");
-        xmpp_stanza_set_to(sub, peers[i].other);
-        xmpp_send(peers[i].s.conn, sub);
-        xmpp_stanza_release(sub);
-    }
+    for (int i = 0; i < 2; i++)   /* ask to see the other's presence */
+        xs_send_presence(peers[i].s.conn, "subscribe", peers[i].other);
     wait_for(ctx, both_see_online, NULL, "seeing each other online");
 
     for (long n = 1; n <= count; n++) {
@@ -236,7 +214,7 @@ int main(int argc, char **argv)
     wait_for(ctx, alice_sees_bob_offline, NULL, "alice seeing bob offline");
     for (long n = 1; n <= offline; n++)
         send_body(&peers[0], "stored", n);
-    server_round_trip(&peers[0], acc[0].timeout_ms);
+    server_round_trip(&peers[0]);
     printf("alice: sent %ld messages to bob while he is offline; the server holds them\n", offline);
 
     log_in(ctx, 1);

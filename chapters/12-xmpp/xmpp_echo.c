@@ -148,8 +148,7 @@ int main(int argc, char **argv)
     const struct cli cli = { "An XMPP bot that answers every message, until SIGTERM.", options, NULL, 0, 0,
                              "Exit status 1 (one line on stderr) when it cannot log in." };
     cli_parse(&cli, argc, argv);
-    if (!xs_jid_valid(account.jid))
-        usage_error("--jid: '%s' is not a JID (user@domain or user@domain/resource)", account.jid);
+    xs_check_jid("jid", account.jid);
 
     /* Our own handlers for the stop signals (cli_parse installed the
      * cleanup ones; this bot owns no IPC object to remove): a flag the
@@ -167,11 +166,7 @@ int main(int argc, char **argv)
     const struct xs_handler handlers[] = {
         { on_message, "message", &bot }, { on_iq, "iq", &bot }, { NULL, NULL, NULL },
     };
-    if (xs_open(&s, ctx, &account, true, handlers) < 0) {
-        fprintf(stderr, "xmpp_echo: %s\n", s.why);
-        xs_ctx_free(ctx);
-        return 1;
-    }
+    xs_open_or_exit(&s, ctx, &account, true, handlers, NULL);
     printf("xmpp_echo: online as %s\n", xmpp_conn_get_bound_jid(s.conn));
 
     /* The lifetime bounds the wait; should_stop ends it earlier. */

@@ -85,22 +85,14 @@ static xmpp_stanza_t *make_stanza(xmpp_ctx_t *ctx, const char *text)
     if (kind == 2) {   /* an iq get in a namespace nobody implements */
         st = xmpp_iq_new(ctx, "get", "ipclab-q1");
         xmpp_stanza_set_to(st, to);
-        xmpp_stanza_t *q = xmpp_stanza_new(ctx);
-        xmpp_stanza_set_name(q, "query");
-        xmpp_stanza_set_ns(q, "urn:ipclab:unknown");
-        xmpp_stanza_add_child(st, q);
-        xmpp_stanza_release(q);
+        xs_add_child(st, "query", "urn:ipclab:unknown");
         return st;
     }
     st = xmpp_message_new(ctx, "chat", to, "ipclab-m1");
     if (kind == 0) {
         xmpp_message_set_body(st, text);
     } else {           /* a message with no body, only an unknown element */
-        xmpp_stanza_t *x = xmpp_stanza_new(ctx);
-        xmpp_stanza_set_name(x, "puzzle");
-        xmpp_stanza_set_ns(x, "urn:ipclab:unknown");
-        xmpp_stanza_add_child(st, x);
-        xmpp_stanza_release(x);
+        xs_add_child(st, "puzzle", "urn:ipclab:unknown");
     }
     return st;
 }
@@ -123,35 +115,20 @@ int main(int argc, char **argv)
                              "Exit status 1 (one line on stderr) when the server cannot be reached, "
                              "refuses the login, or gives no answer in time." };
     cli_parse(&cli, argc, argv);
-    if (!xs_jid_valid(account.jid))
-        usage_error("--jid: '%s' is not a JID (user@domain or user@domain/resource)", account.jid);
-    if (!xs_jid_valid(to))
-        usage_error("--to: '%s' is not a JID (user@domain or user@domain/resource)", to);
+    xs_check_jid("jid", account.jid);
+    xs_check_jid("to", to);
     if (body != NULL && body_size > 0)
         usage_error("--body and --body-size: give one of them");
     if (body != NULL && strlen(body) > BODY_MAX)
         usage_error("--body: at most %d bytes", BODY_MAX);
 
-    char *text = NULL;
-    if (body_size > 0) {
-        text = malloc((size_t)body_size + 1);
-        if (text == NULL)
-            die("malloc");
-        memset(text, 'x', (size_t)body_size);
-        text[body_size] = '\0';
-    }
-    const char *message = text ? text : body ? body : "hello";
-
     xmpp_ctx_t *ctx = xs_ctx_new(verbose);
     struct xs_session s;
     struct reply r = { false, "" };
     const struct xs_handler handlers[] = { { on_stanza, NULL, &r }, { NULL, NULL, NULL } };
-    if (xs_open(&s, ctx, &account, false, wait_reply ? handlers : NULL) < 0) {
-        fprintf(stderr, "xmpp_send: %s\n", s.why);
-        xs_ctx_free(ctx);
-        free(text);
-        return 1;
-    }
+    xs_open_or_exit(&s, ctx, &account, false, wait_reply ? handlers : NULL, NULL);
+    char *text = body_size > 0 ? xs_filled_body(body_size, 'x') : NULL;
+    const char *message = text ? text : body ? body : "hello";
     xmpp_stanza_t *st = make_stanza(ctx, message);
     xmpp_send(s.conn, st);
     xmpp_stanza_release(st);

@@ -136,25 +136,13 @@ int main(int argc, char **argv)
                              "Exit status 1 (one line on stderr) when it cannot log in or the bot "
                              "stops answering for --timeout-ms." };
     cli_parse(&cli, argc, argv);
-    if (!xs_jid_valid(account.jid))
-        usage_error("--jid: '%s' is not a JID (user@domain or user@domain/resource)", account.jid);
-    if (!xs_jid_valid(to))
-        usage_error("--to: '%s' is not a JID (user@domain or user@domain/resource)", to);
-
-    char *body = malloc((size_t)size + 1);
-    if (body == NULL)
-        die("malloc");
-    memset(body, 'j', (size_t)size);
-    body[size] = '\0';
+    xs_check_jid("jid", account.jid);
+    xs_check_jid("to", to);
 
     xmpp_ctx_t *ctx = xs_ctx_new(verbose);
     struct xs_session s;
-    if (xs_open(&s, ctx, &account, false, NULL) < 0) {
-        fprintf(stderr, "xmpp_workq: %s\n", s.why);
-        xs_ctx_free(ctx);
-        free(body);
-        return 1;
-    }
+    xs_open_or_exit(&s, ctx, &account, false, NULL, NULL);
+    char *body = xs_filled_body(size, 'j');
     struct queue *lat = queue_new(), *thr = queue_new();
     xmpp_handler_add(s.conn, on_reply, NULL, "message", NULL, lat);
     uint64_t t_lat = 0, t_thr = 0;

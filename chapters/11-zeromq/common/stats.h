@@ -9,4 +9,9 @@
  * microseconds (nearest rank).  n > 0. */
 void stats_us(uint64_t *ns, size_t n, double *median_us, double *p99_us);
 
+/* Prints the line bench.sh reads, the same for zmq_roundtrip and
+ * raw_roundtrip ("PROGRAM: N round trips over WIRE: M us median, P us
+ * p99, R per second") from n round trips in ns[] (sorted) and secs. */
+void stats_print_round_trips(const char *wire, uint64_t *ns, size_t n, double secs);
+
 #endif

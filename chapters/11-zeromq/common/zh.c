@@ -102,6 +102,15 @@ void zh_connect(void *sock, const char *endpoint)
         zh_die(endpoint);
 }
 
+void *zh_connected(void *ctx, int type, const char *endpoint, long timeout_ms)
+{
+    void *sock = zh_socket(ctx, type);
+
+    zh_setint(sock, ZMQ_RCVTIMEO, (int)timeout_ms, "zmq_setsockopt ZMQ_RCVTIMEO");
+    zh_connect(sock, endpoint);
+    return sock;
+}
+
 /* region: stop */
 static void on_stop(int sig)
 {

@@ -43,6 +43,11 @@ void zh_bind(void *sock, int transport, const char *name, const char *endpoint,
 /* Connects or dies. */
 void zh_connect(void *sock, const char *endpoint);
 
+/* A new socket of type (zh_socket) whose every receive waits at most
+ * timeout_ms (ZMQ_RCVTIMEO; -1: no bound), connected to endpoint; dies on
+ * error. */
+void *zh_connected(void *ctx, int type, const char *endpoint, long timeout_ms);
+
 /* SIGTERM, SIGINT and SIGHUP set a flag (no SA_RESTART), so a blocked zmq
  * call returns EINTR.  Call after cli_parse(). */
 void zh_stop_on_signals(void);

@@ -18,6 +18,9 @@
 #ifndef IPCLAB_ZPOOL_H
 #define IPCLAB_ZPOOL_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 enum zpool_outcome {
     ZPOOL_DONE,        /* the job finished: exit status 0 */
     ZPOOL_EXITED,      /* its process exited with status `code` */
@@ -55,6 +58,16 @@ void zpool_job_body(struct zpool_job job);
 void zpool_job_signals(void);
 
 enum zpool_outcome zpool_run(const char *spec, long limit_ms, int *code, int *pid);
+
+/* What a fork per job and a kept child both do (zpool_job.c).
+ * zpool_wait_readable(): waits until fd is readable (1), the deadline
+ * (monotonic_ns) passes (0) or a stop signal comes (-1).  zpool_reap():
+ * waits for the child pid, forgets its cleanup handle, returns its wait
+ * status.  zpool_outcome_of(): that status as an outcome, with the exit
+ * status or the signal in *code (0 when timed_out). */
+int zpool_wait_readable(int fd, uint64_t deadline);
+int zpool_reap(int pid, int handle);
+enum zpool_outcome zpool_outcome_of(int status, bool timed_out, int *code);
 
 /* Prefork (zpool_child.c): one child that lives across jobs, fed over a
  * socketpair, as chapter 07's workers are.  zpool_child_run() sends it a

@@ -19,10 +19,8 @@
 #include "zh.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define ZPOOL_CHILD_FD_MAX 1024          /* fds the child closes, from 3 up */
@@ -76,13 +74,10 @@ static void fork_new(struct zpool_child *c)
 /* Reaps the child (it has ended or was killed) and returns its status. */
 static int reap(struct zpool_child *c)
 {
-    int status = 0;
+    int status;
 
     close(c->fd);
-    while (waitpid(c->pid, &status, 0) < 0)
-        if (errno != EINTR)
-            die("waitpid");
-    cleanup_forget(c->handle);
+    status = zpool_reap(c->pid, c->handle);
     c->pid = 0;
     c->fd = -1;
     return status;
@@ -106,7 +101,6 @@ enum zpool_outcome zpool_child_run(struct zpool_child *c, const char *spec, long
 {
     struct zpool_job job = zpool_parse(spec);
     uint64_t deadline = monotonic_ns() + (uint64_t)limit_ms * 1000000u;
-    struct pollfd pfd;
     bool timed_out = false;
     int status;
 
@@ -120,47 +114,32 @@ enum zpool_outcome zpool_child_run(struct zpool_child *c, const char *spec, long
     }
     *pid = c->pid;
     *code = 0;
-    pfd.fd = c->fd;
-    pfd.events = POLLIN;
     for (;;) {
-        uint64_t now = monotonic_ns();
-        int left = now >= deadline ? 0 : (int)((deadline - now) / 1000000u) + 1;
-        int rc = poll(&pfd, 1, left);
+        int ready = zpool_wait_readable(c->fd, deadline);
         char answer;
+        ssize_t n;
 
-        if (rc > 0) {
-            ssize_t n = read(c->fd, &answer, 1);
-
-            if (n == 1)
-                return ZPOOL_DONE;       /* the child lives on for the next job */
-            if (n < 0 && errno == EINTR)
-                continue;
-            break;                       /* end-of-file: the job ended the child */
-        }
-        if (rc == 0 && monotonic_ns() >= deadline) {
-            timed_out = true;
-            break;
-        }
-        if (rc < 0 && errno != EINTR)
-            die("poll");
-        if (rc < 0 && zh_stopping()) {
+        if (ready < 0) {
             kill(c->pid, SIGKILL);
             reap(c);
             return ZPOOL_KILLED;         /* the caller sees the stop and leaves */
         }
+        if (ready == 0) {
+            timed_out = true;
+            break;
+        }
+        n = read(c->fd, &answer, 1);
+        if (n == 1)
+            return ZPOOL_DONE;           /* the child lives on for the next job */
+        if (n < 0 && errno == EINTR)
+            continue;
+        break;                           /* end-of-file: the job ended the child */
     }
     if (timed_out)
         kill(c->pid, SIGKILL);
     status = reap(c);
     fork_new(c);                         /* ready for the next job */
-    if (timed_out)
-        return ZPOOL_TIMED_OUT;
-    if (WIFSIGNALED(status)) {
-        *code = WTERMSIG(status);
-        return ZPOOL_KILLED;
-    }
-    *code = WEXITSTATUS(status);
-    return *code == 0 ? ZPOOL_DONE : ZPOOL_EXITED;
+    return zpool_outcome_of(status, timed_out, code);
 }
 /* end region: run */
 

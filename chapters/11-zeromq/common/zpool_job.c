@@ -77,13 +77,55 @@ void zpool_job_body(struct zpool_job job)
     }
 }
 
+int zpool_wait_readable(int fd, uint64_t deadline)
+{
+    struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+    for (;;) {
+        uint64_t now = monotonic_ns();
+        int left = now >= deadline ? 0 : (int)((deadline - now) / 1000000u) + 1;
+        int rc = poll(&pfd, 1, left);
+
+        if (rc > 0)
+            return 1;
+        if (rc == 0 && monotonic_ns() >= deadline)
+            return 0;
+        if (rc < 0 && errno != EINTR)
+            die("poll");
+        if (rc < 0 && zh_stopping())
+            return -1;
+    }
+}
+
+int zpool_reap(int pid, int handle)
+{
+    int status = 0;
+
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            die("waitpid");
+    cleanup_forget(handle);
+    return status;
+}
+
+enum zpool_outcome zpool_outcome_of(int status, bool timed_out, int *code)
+{
+    *code = 0;
+    if (timed_out)
+        return ZPOOL_TIMED_OUT;
+    if (WIFSIGNALED(status)) {
+        *code = WTERMSIG(status);
+        return ZPOOL_KILLED;
+    }
+    *code = WEXITSTATUS(status);
+    return *code == 0 ? ZPOOL_DONE : ZPOOL_EXITED;
+}
+
 enum zpool_outcome zpool_run(const char *spec, long limit_ms, int *code, int *pid)
 {
-    int fds[2], handle, status;
-    struct pollfd pfd;
+    int fds[2], handle, ready;
     uint64_t deadline = monotonic_ns() + (uint64_t)limit_ms * 1000000u;
     pid_t child;
-    bool timed_out = false;
     struct zpool_job job = zpool_parse(spec);   /* parsed here: sscanf is not for the child */
 
     if (pipe(fds) != 0)
@@ -97,39 +139,9 @@ enum zpool_outcome zpool_run(const char *spec, long limit_ms, int *code, int *pi
     }
     close(fds[1]);
     *pid = (int)child;
-    pfd.fd = fds[0];
-    pfd.events = POLLIN;
-    for (;;) {
-        uint64_t now = monotonic_ns();
-        int left = now >= deadline ? 0 : (int)((deadline - now) / 1000000u) + 1;
-        int rc = poll(&pfd, 1, left);
-
-        if (rc > 0)
-            break;                       /* end-of-file: the child ended */
-        if (rc == 0 && monotonic_ns() >= deadline) {
-            timed_out = true;
-            kill(child, SIGKILL);
-            break;
-        }
-        if (rc < 0 && errno != EINTR)
-            die("poll");
-        if (rc < 0 && zh_stopping()) {
-            kill(child, SIGKILL);
-            break;
-        }
-    }
+    ready = zpool_wait_readable(fds[0], deadline);   /* readable: end-of-file, the child ended */
+    if (ready <= 0)
+        kill(child, SIGKILL);            /* overran its limit, or we are stopping */
     close(fds[0]);
-    while (waitpid(child, &status, 0) < 0)
-        if (errno != EINTR)
-            die("waitpid");
-    cleanup_forget(handle);
-    *code = 0;
-    if (timed_out)
-        return ZPOOL_TIMED_OUT;
-    if (WIFSIGNALED(status)) {
-        *code = WTERMSIG(status);
-        return ZPOOL_KILLED;
-    }
-    *code = WEXITSTATUS(status);
-    return *code == 0 ? ZPOOL_DONE : ZPOOL_EXITED;
+    return zpool_outcome_of(zpool_reap(child, handle), ready == 0, code);
 }

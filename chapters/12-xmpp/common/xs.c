@@ -3,6 +3,7 @@
 #include "die.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -168,18 +169,25 @@ int xs_open(struct xs_session *s, xmpp_ctx_t *ctx, const struct xs_account *a, b
 }
 
 /* end region: login */
+
+void xs_open_or_exit(struct xs_session *s, xmpp_ctx_t *ctx, const struct xs_account *a,
+                     bool presence, const struct xs_handler *handlers, const char *who)
+{
+    if (xs_open(s, ctx, a, presence, handlers) == 0)
+        return;
+    if (who != NULL)
+        fatal("%s: %s", who, s->why);
+    fatal("%s", s->why);
+}
+
 int xs_close(struct xs_session *s, bool presence, long timeout_ms)
 {
     int rc = 0;
     if (s->conn == NULL)
         return 0;
     if (s->state == XS_ONLINE) {
-        if (presence) {
-            xmpp_stanza_t *p = xmpp_presence_new(s->ctx);
-            xmpp_stanza_set_type(p, "unavailable");
-            xmpp_send(s->conn, p);
-            xmpp_stanza_release(p);
-        }
+        if (presence)
+            xs_send_presence(s->conn, "unavailable", NULL);
         xmpp_disconnect(s->conn);
         if (!xs_run_until(s->ctx, closed, s, timeout_ms))
             rc = -1;
@@ -220,4 +228,43 @@ bool xs_jid_valid(const char *text)
                 return false;
     }
     return true;
+}
+
+void xs_check_jid(const char *option, const char *jid)
+{
+    if (!xs_jid_valid(jid))
+        usage_error("--%s: '%s' is not a JID (user@domain or user@domain/resource)", option, jid);
+}
+
+char *xs_filled_body(long size, char fill)
+{
+    char *body = malloc((size_t)size + 1);
+
+    if (body == NULL)
+        die("malloc");
+    memset(body, fill, (size_t)size);
+    body[size] = '\0';
+    return body;
+}
+
+void xs_add_child(xmpp_stanza_t *stanza, const char *name, const char *ns)
+{
+    xmpp_stanza_t *child = xmpp_stanza_new(xmpp_stanza_get_context(stanza));
+
+    xmpp_stanza_set_name(child, name);
+    xmpp_stanza_set_ns(child, ns);
+    xmpp_stanza_add_child(stanza, child);    /* takes its own reference */
+    xmpp_stanza_release(child);
+}
+
+void xs_send_presence(xmpp_conn_t *conn, const char *type, const char *to)
+{
+    xmpp_stanza_t *p = xmpp_presence_new(xmpp_conn_get_context(conn));
+
+    if (type != NULL)
+        xmpp_stanza_set_type(p, type);
+    if (to != NULL)
+        xmpp_stanza_set_to(p, to);
+    xmpp_send(conn, p);
+    xmpp_stanza_release(p);
 }

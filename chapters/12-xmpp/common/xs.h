@@ -1,6 +1,7 @@
 /* xs.h - the few things every chapter 12 program does with libstrophe:
  * log in with a deadline, run the event loop until something happened,
- * log out cleanly, and check a JID before sending it to the server.
+ * log out cleanly, check a JID before sending it to the server, and make
+ * the small stanzas (a presence, an empty child) more than one of them sends.
  *
  * libstrophe is callback-driven: xmpp_connect_client() only starts the
  * connection, and everything (TLS, SASL, resource binding, stanzas) happens
@@ -56,6 +57,11 @@ void xs_ctx_free(xmpp_ctx_t *ctx);
 int xs_open(struct xs_session *s, xmpp_ctx_t *ctx, const struct xs_account *a, bool presence,
             const struct xs_handler *handlers);
 
+/* xs_open, or one line on stderr ("PROGRAM: why", or "PROGRAM: WHO: why"
+ * when who is not NULL) and exit status 1. */
+void xs_open_or_exit(struct xs_session *s, xmpp_ctx_t *ctx, const struct xs_account *a,
+                     bool presence, const struct xs_handler *handlers, const char *who);
+
 /* Sends presence unavailable (when `presence`), closes the stream and waits
  * (at most timeout_ms) until the server closed its side too.  Returns 0, or
  * -1 when the wait ran out.  Releases the connection either way. */
@@ -69,6 +75,20 @@ bool xs_run_until(xmpp_ctx_t *ctx, bool (*done)(void *arg), void *arg, long time
  * non-empty without '@', '/', blanks or control characters, sizes within
  * RFC 7622's 1023 bytes each. */
 bool xs_jid_valid(const char *text);
+
+/* Sends a presence of type (NULL: available; "unavailable", "subscribe",
+ * "subscribed"...) to the JID to (NULL: to the server, for our contacts). */
+void xs_send_presence(xmpp_conn_t *conn, const char *type, const char *to);
+
+/* Adds an empty element <name xmlns='ns'/> to stanza. */
+void xs_add_child(xmpp_stanza_t *stanza, const char *name, const char *ns);
+
+/* A usage error (exit status 2) naming --option unless jid is valid. */
+void xs_check_jid(const char *option, const char *jid);
+
+/* A body of size copies of fill, zero-terminated, for the load tests;
+ * free() it.  Dies when malloc fails. */
+char *xs_filled_body(long size, char fill);
 
 /* Milliseconds on CLOCK_MONOTONIC. */
 long long xs_now_ms(void);
