@@ -51,6 +51,7 @@ static const char *const topics[] = { "weather.paris", "weather.rome", "news.wor
 
 struct sub {
     pthread_t thread;
+    void *sock;                  /* made by main: see open_subscriber */
     const char *prefix;
     long got, other, expected;
 };
@@ -60,11 +61,13 @@ static void *ctx;
 static char where[ZH_ENDPOINT_MAX];
 
 /* region: subscriber */
-static void *sub_main(void *arg)
+/* main makes and connects each subscriber's socket before its thread
+ * starts: a stop signal may shut the context down at any moment, and a
+ * thread not yet at zmq_socket would then fail with ETERM.  The socket
+ * moves to the thread across pthread_create, a full memory barrier. */
+static void open_subscriber(struct sub *me)
 {
-    struct sub *me = arg;
     void *sock = zh_socket(ctx, ZMQ_SUB);
-    char text[128];
 
     zh_setint(sock, ZMQ_RCVHWM, 0, "zmq_setsockopt ZMQ_RCVHWM");   /* 0: no limit */
     zh_setint(sock, ZMQ_RCVTIMEO, (int)timeout_ms, "zmq_setsockopt ZMQ_RCVTIMEO");
@@ -72,6 +75,15 @@ static void *sub_main(void *arg)
     if (zmq_setsockopt(sock, ZMQ_SUBSCRIBE, me->prefix, strlen(me->prefix)) != 0 ||
         zmq_setsockopt(sock, ZMQ_SUBSCRIBE, "END", 3) != 0)
         zh_die("zmq_setsockopt ZMQ_SUBSCRIBE");
+    me->sock = sock;
+}
+
+static void *sub_main(void *arg)
+{
+    struct sub *me = arg;
+    void *sock = me->sock;
+    char text[128];
+
     while (zh_recv(sock, text, sizeof text, NULL) >= 0 && strcmp(text, "END") != 0) {
         if (strncmp(text, me->prefix, strlen(me->prefix)) == 0)
             me->got++;
@@ -110,8 +122,10 @@ static void wait_for_subscriptions(void *pub, int count)
 
 static void start_subscribers(void)
 {
-    for (int i = 0; i < NSUBS; i++)
+    for (int i = 0; i < NSUBS; i++) {
+        open_subscriber(&subs[i]);
         zh_thread(&subs[i].thread, sub_main, &subs[i]);
+    }
 }
 
 int main(int argc, char **argv)

@@ -17,11 +17,24 @@ static volatile sig_atomic_t stop_signal;
 static int done_pipe[2] = { -1, -1 };
 static char private_dir[PATH_MAX];
 
+/* libzmq's own errno values lie above the system's (ZMQ_HAUSNUMERO):
+ * errno_name() does not know them. */
+static const char *zmq_errno_name(int err)
+{
+    switch (err) {
+    case ETERM: return "ETERM";
+    case EFSM: return "EFSM";
+    case EMTHREAD: return "EMTHREAD";
+    case ENOCOMPATPROTO: return "ENOCOMPATPROTO";
+    default: return errno_name(err);
+    }
+}
+
 _Noreturn void zh_die(const char *what)
 {
     int err = errno;
 
-    fatal("%s: %s (%s)", what, errno_name(err), zmq_strerror(err));
+    fatal("%s: %s (%s)", what, zmq_errno_name(err), zmq_strerror(err));
 }
 
 void *zh_context(void)
