@@ -335,6 +335,7 @@ msgrcv(16-byte buffer, MSG_NOERROR): 16 bytes "ABCDEFGHIJKLMNOP"; still queued: 
     recv=$(program $ch/msg_recv)
     for round in 1 2 3 4 5; do
         : > "$out2"        # made now: a file made after the kill could take the inode
+        : > "$out"         # or the wait below could read the last round's output
         "$recv" --timeout-ms 60000 > "$out" 2>&1 &
         local pid=$!
         wait_for_line "$out" '^ready: '

@@ -197,6 +197,7 @@ worker $w left (0 inside)"
             # Long enough to be interrupted.  A background job starts with
             # SIGINT ignored; env gives it back the default, as a terminal's
             # Ctrl-C would find it.
+            : > "$BATS_TEST_TMPDIR/out"   # or the wait below could read the last round's output
             env --default-signal=INT "$path" --lock $lock --workers 3 --visits 20000 \
                 > "$BATS_TEST_TMPDIR/out" &
             local pid=$!

@@ -262,6 +262,7 @@ job_ids() {
     # (Not thread mode: threads end with their process, nothing can be left.)
     for mode in fork prefork; do
         for sig in INT TERM; do
+            : > "$BATS_TEST_TMPDIR/out"   # or the wait below could read the last round's output
             env --default-signal=INT "$path" --jobs 40 --workers 8 --max-ms 10000 --mode $mode \
                 > "$BATS_TEST_TMPDIR/out" &
             pid=$!
