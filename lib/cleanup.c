@@ -236,6 +236,31 @@ int cleanup_check(int handle, const char *what)
     return handle;
 }
 
+void *cleanup_private_shm_or_die(size_t size, const char *what, int *id)
+{
+    sigset_t saved;
+    int shmid, handle = -1, err;
+    void *p;
+
+    cleanup_block_signals(&saved);           /* create + register: one step */
+    shmid = shmget(IPC_PRIVATE, size, IPC_CREAT | IPC_EXCL | 0600);
+    err = errno;
+    if (shmid >= 0)
+        handle = cleanup_check(cleanup_add_sysv_shm(shmid), what);
+    cleanup_unblock_signals(&saved);
+    if (shmid < 0)
+        die_errnum(err, "shmget (%s, %zu bytes)", what, size);
+    p = shmat(shmid, NULL, 0);
+    if (p == (void *)-1)
+        die("shmat (%s)", what);
+    err = cleanup_remove(handle);            /* IPC_RMID: it lives until the last detach */
+    if (err != 0)
+        die_errnum(err, "shmctl IPC_RMID (%s)", what);
+    if (id != NULL)
+        *id = shmid;
+    return p;
+}
+
 static struct entry *owned_entry(int handle)
 {
     if (handle < 0 || handle >= CLEANUP_MAX_ENTRIES)

@@ -67,6 +67,14 @@ int cleanup_add_child(pid_t pid);             /* SIGTERM, then SIGKILL after
 /* Exiting form of any cleanup_add_*() result: dies naming what failed. */
 int cleanup_check(int handle, const char *what);
 
+/* A private System V segment of size bytes, mode 0600, attached and
+ * already marked removed: zero-filled, shared with the children forked
+ * after it, gone with the last detach whatever the exit.  Created and
+ * registered with the stop signals blocked, then removed, so no signal can
+ * leave it.  Dies naming the call on error (what names the segment).  Sets
+ * *id (if not NULL) for IPC_STAT. */
+void *cleanup_private_shm_or_die(size_t size, const char *what, int *id);
+
 /* Removes the object now and forgets it.  Returns 0 or the errno of the
  * removal (an object already gone counts as removed). */
 int cleanup_remove(int handle);

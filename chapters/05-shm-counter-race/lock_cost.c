@@ -59,22 +59,7 @@ static long lock_iters;          /* and their increments per worker */
  * System V semaphore). */
 static void set_up(void)
 {
-    sigset_t saved;
-    int err, handle = -1;
-
-    cleanup_block_signals(&saved);
-    int id = shmget(IPC_PRIVATE, sizeof(struct shared), IPC_CREAT | IPC_EXCL | 0600);
-    if (id >= 0)
-        handle = cleanup_check(cleanup_add_sysv_shm(id), "shm segment");
-    cleanup_unblock_signals(&saved);
-    if (id < 0)
-        die("shmget");
-    shared = shmat(id, NULL, 0);
-    if (shared == (void *)-1)
-        die("shmat");
-    err = cleanup_remove(handle);              /* IPC_RMID: gone when unmapped */
-    if (err != 0)
-        die_errnum(err, "removing the shared memory");
+    shared = cleanup_private_shm_or_die(sizeof *shared, "the counters", NULL);
     for (int k = 0; k < LOCK_KINDS; k++)
         lock_init(&locks[k], k, &shared->lock);
 }

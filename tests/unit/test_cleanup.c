@@ -932,6 +932,29 @@ static void test_sigpipe_cleans_up_and_kills(void)
     rmdir(r.dir);
 }
 
+/* A private segment: 0600, attached once, already marked removed (so a
+ * crash cannot leave it), zero-filled, gone after the last detach. */
+static void test_private_shm(void)
+{
+    struct shmid_ds ds;
+    int id = -1;
+    unsigned char *p = cleanup_private_shm_or_die(8192, "a test segment", &id);
+    bool zero = true;
+
+    CU_ASSERT_FATAL(id >= 0);
+    CU_ASSERT_FATAL(shmctl(id, IPC_STAT, &ds) == 0);
+    CU_ASSERT_EQUAL(ds.shm_perm.mode & 0777, 0600);
+    CU_ASSERT_EQUAL(ds.shm_nattch, 1);
+    CU_ASSERT(ds.shm_segsz >= 8192);
+    for (size_t i = 0; i < 8192; i++)
+        zero = zero && p[i] == 0;
+    CU_ASSERT_TRUE(zero);
+    /* Gone at our detach, with nobody calling IPC_RMID: it was marked. */
+    CU_ASSERT_EQUAL(shmdt(p), 0);
+    CU_ASSERT(shmctl(id, IPC_STAT, &ds) != 0 && (errno == EINVAL || errno == EIDRM));
+    shmctl(id, IPC_RMID, NULL);        /* if the test failed */
+}
+
 static const struct unit_program programs[] = {
     { "dispositions", program_dispositions },
     { "window", program_window },
@@ -960,6 +983,7 @@ static CU_TestInfo tests[] = {
     { "a full table is ENOSPC; freed slots are reused", test_full_table_is_enospc },
     { "a name of 256 characters is ENAMETOOLONG", test_name_too_long },
     { "cleanup_check", test_cleanup_check },
+    { "a private segment is 0600, zero-filled, already removed, gone at the last detach", test_private_shm },
     CU_TEST_INFO_NULL,
 };
 

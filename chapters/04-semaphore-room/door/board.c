@@ -2,30 +2,12 @@
 #include "ipclab.h"
 #include "board.h"
 
-#include <signal.h>
-#include <sys/ipc.h>
-#include <sys/shm.h>
-
 struct board *board_make(int workers)
 {
-    sigset_t saved;
-    int id, handle = -1, err;
-    struct board *board;
+    /* shmget(IPC_PRIVATE), shmat, then IPC_RMID at once: it lives until
+     * the last detach. */
+    struct board *board = cleanup_private_shm_or_die(sizeof *board, "the board", NULL);
 
-    cleanup_block_signals(&saved);          /* create + register: one step */
-    id = shmget(IPC_PRIVATE, sizeof *board, IPC_CREAT | IPC_EXCL | 0600);
-    if (id >= 0)
-        handle = cleanup_check(cleanup_add_sysv_shm(id), "shm segment");
-    cleanup_unblock_signals(&saved);
-    if (id < 0)
-        die("shmget");
-    board = shmat(id, NULL, 0);
-    if (board == (void *)-1)
-        die("shmat");
-    /* Removed at once: it lives until the last detach. */
-    err = cleanup_remove(handle);           /* shmctl(IPC_RMID) */
-    if (err != 0)
-        die_errnum(err, "shmctl IPC_RMID");
     /* Zero-filled: an empty room. */
     atomic_store(&board->outside, workers);
     return board;

@@ -14,23 +14,8 @@ void ring_create(struct ring *r, uint32_t slots, uint32_t slot_size)
 {
     size_t head = (sizeof(struct ring_shared) + 63) / 64 * 64;
     size_t size = head + (size_t)slots * sizeof(uint32_t) + (size_t)slots * slot_size;
-    sigset_t saved;
-    int id, handle, err;
-    void *p;
+    void *p = cleanup_private_shm_or_die(size, "the ring", NULL);   /* freed when both sides detach */
 
-    cleanup_block_signals(&saved);
-    id = shmget(IPC_PRIVATE, size, IPC_CREAT | IPC_EXCL | 0600);
-    err = errno;
-    handle = id < 0 ? -1 : cleanup_check(cleanup_add_sysv_shm(id), "the ring");
-    cleanup_unblock_signals(&saved);
-    if (id < 0)
-        die_errnum(err, "shmget (%zu bytes)", size);
-    p = shmat(id, NULL, 0);
-    if (p == (void *)-1)
-        die("shmat");
-    err = cleanup_remove(handle);      /* freed when both sides detach */
-    if (err != 0)
-        die_errnum(err, "removing the ring");
     r->sh = p;
     r->len = (uint32_t *)((char *)p + head);
     r->data = (unsigned char *)(r->len + slots);
